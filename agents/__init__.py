@@ -1,0 +1,1 @@
+"""Who the characters are and how they think."""

@@ -14,7 +14,9 @@ EOT_TOKEN = "<|eot|>"
 PAD_TOKEN = "<|pad|>"
 OTHER_SPEAKER = "other"
 
-_CUE_RE = re.compile(r"^\s*(?:\[(?P<emotion>[a-z]+)\]|<\|(?P<emotion_tok>[a-z]+)\|>)?\s*")
+_CUE_RE = re.compile(
+    r"^\s*(?:\[(?P<emotion>[a-z]+)\]|<\|(?P<emotion_tok>[a-z]+)\|>)?\s*"
+)
 _DIRECTION_RE = re.compile(r"^\((?P<direction>[^()]{0,200})\)\s*")
 
 
@@ -29,9 +31,10 @@ def emotion_token(emotion: str) -> str:
 
 
 def special_tokens(speakers: list[str]) -> list[str]:
-    """Return every special token for a cast of `speakers` (slugs), in a stable order."""
+    """Return every special token for a cast of `speakers` (slugs), in order."""
     fixed = [PAD_TOKEN, EOT_TOKEN, SCENE_TOKEN, TASK_TOKEN]
-    cast = [speaker_token(s) for s in sorted(set(speakers) | {NARRATOR, OTHER_SPEAKER})]
+    everyone = sorted(set(speakers) | {NARRATOR, OTHER_SPEAKER})
+    cast = [speaker_token(s) for s in everyone]
     return fixed + cast + [emotion_token(e) for e in EMOTIONS]
 
 

@@ -1,0 +1,1 @@
+"""What happens on stage: scenes, performances, their lines and their audience."""

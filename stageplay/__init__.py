@@ -1,0 +1,1 @@
+"""The StagePlay Django project: settings, URLs and ASGI/WSGI entry points."""

@@ -1,0 +1,9 @@
+"""The URL map of StagePlay."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("performances.urls")),
+]
