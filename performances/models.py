@@ -173,6 +173,25 @@ class Performance(models.Model):
         blank=True, help_text="The director's running summary of the scene so far."
     )
     failure_reason = models.TextField(blank=True)
+    speaker_queue = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Slugs of the next speakers, for the manual strategy.",
+    )
+    engagement = models.FloatField(
+        default=0.5, help_text="The audience monitor's latest score, 0 to 1."
+    )
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    awaiting_character = models.ForeignKey(
+        Character,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The human-played character whose line the stage is waiting for.",
+    )
+    awaiting_deadline = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -233,6 +252,10 @@ class Line(models.Model):
         related_name="lines_spoken",
         help_text="The signed-in user who spoke this line, for human lines.",
     )
+    understudy = models.BooleanField(
+        default=False,
+        help_text="An agent spoke this line for a human performer who did not answer.",
+    )
     tokens = models.PositiveIntegerField(default=0)
     latency_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -248,3 +271,87 @@ class Line(models.Model):
 
     def __str__(self) -> str:
         return f"{self.index}. {self.speaker_name}: {self.text[:50]}"
+
+
+class RoleClaim(models.Model):
+    """A signed-in user playing a character in a performance."""
+
+    performance = models.ForeignKey(
+        Performance, on_delete=models.CASCADE, related_name="claims"
+    )
+    character = models.ForeignKey(
+        Character, on_delete=models.CASCADE, related_name="claims"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_claims"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["performance", "character"],
+                condition=models.Q(released_at__isnull=True),
+                name="one_active_claim_per_role",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.character} in #{self.performance_id}"
+
+
+class Reaction(models.Model):
+    """An audience reaction to a performance."""
+
+    class Kind(models.TextChoices):
+        APPLAUSE = "applause"
+        LAUGH = "laugh"
+        GASP = "gasp"
+        BOO = "boo"
+
+    performance = models.ForeignKey(
+        Performance, on_delete=models.CASCADE, related_name="reactions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reactions",
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    line_index = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The last line when the audience reacted."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["performance", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on #{self.performance_id}"
+
+
+class ChatMessage(models.Model):
+    """A signed-in audience member's chat message during a performance."""
+
+    performance = models.ForeignKey(
+        Performance, on_delete=models.CASCADE, related_name="chat_messages"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_messages"
+    )
+    text = models.CharField(max_length=500)
+    emotion = models.CharField(max_length=20, choices=Emotion.choices, blank=True)
+    sentiment = models.FloatField(default=0.0, help_text="-1 (negative) to 1.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["performance", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.text[:40]}"
