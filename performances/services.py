@@ -135,6 +135,7 @@ def line_append(
     direction: str = "",
     author: str = Line.Author.AGENT,
     performer=None,
+    understudy: bool = False,
     tokens: int = 0,
     latency_ms: int = 0,
 ) -> Line:
@@ -152,6 +153,7 @@ def line_append(
             direction=direction,
             author=author,
             performer=performer,
+            understudy=understudy,
             tokens=tokens,
             latency_ms=latency_ms,
         )
@@ -173,4 +175,5 @@ def line_event(line: Line) -> dict:
         "direction": line.direction,
         "kind": line.kind,
         "author": line.author,
+        "understudy": line.understudy,
     }

@@ -13,6 +13,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CAST": 12,  # most characters a scene may put on stage
     "MIN_CAST": 1,  # fewest characters a scene may put on stage
     "DEFAULT_TURN_LIMIT": 24,  # turns before a scene ends when it names none
+    "WORKER_IN_PROCESS": None,  # run a worker inside daphne; None: when no Redis
+    "WORKER_LEASE_SECONDS": 20.0,  # a worker's lease on a performance, renewed per turn
+    "WORKER_POLL_SECONDS": 1.0,  # how often an idle worker looks for work
+    "LINE_PACE_SECONDS": 2.5,  # pause after each line so people can read it
+    "HUMAN_TURN_SECONDS": 45.0,  # how long the stage waits for a human performer
+    "DELTA_INTERVAL_SECONDS": 0.1,  # at most ~10 `line.delta` frames per second
 }
 
 
