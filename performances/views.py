@@ -108,12 +108,16 @@ def role_claim(request, pk: int):
     form = ClaimForm(request.POST)
     character = None
     if form.is_valid():
-        character = Character.objects.filter(slug=form.cleaned_data["character"]).first()
+        character = Character.objects.filter(
+            slug=form.cleaned_data["character"]
+        ).first()
     if character is None:
         messages.error(request, "Choose a character of this scene to play.")
         return redirect(performance)
     try:
-        performers.role_claim(performance=performance, user=request.user, character=character)
+        performers.role_claim(
+            performance=performance, user=request.user, character=character
+        )
         messages.success(request, f"You play {character.name}. Wait for your cue.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
