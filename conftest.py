@@ -28,3 +28,13 @@ def staff_client(client, staff_user):
     """Return a test client signed in as staff."""
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Start every test with an empty cache, so rate limits do not leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

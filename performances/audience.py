@@ -139,6 +139,10 @@ def chat_post(*, performance: Performance, user, text: str) -> ChatMessage:
     """Post a signed-in user's chat message and announce it with the new engagement."""
     if not getattr(user, "is_authenticated", False):
         raise PermissionDenied("Sign in to chat.")
+    from stageplay.accounts.models import Consent
+    from stageplay.accounts.services import consent_require
+
+    consent_require(user=user, purpose=Consent.Purpose.CHAT)
     text = clean_human_text(text)
     if len(text) > MAX_CHAT_CHARS:
         raise ValidationError(

@@ -33,3 +33,4 @@ class ClaimForm(forms.Form):
     """The character a signed-in user wants to play."""
 
     character = forms.SlugField()
+    consent = forms.BooleanField(required=False)

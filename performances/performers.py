@@ -23,6 +23,15 @@ OPEN_STATUSES = (Status.SCHEDULED, Status.RUNNING, Status.PAUSED)
 
 def role_claim(*, performance: Performance, user, character: Character) -> RoleClaim:
     """Let `user` play `character` in `performance`, or say why not."""
+    from stageplay.accounts.models import Consent
+    from stageplay.accounts.services import consent_require, user_may_perform
+
+    if not user_may_perform(user=user):
+        raise PermissionDenied(
+            "Only performers can join a scene; choose the performer role on your "
+            "account page."
+        )
+    consent_require(user=user, purpose=Consent.Purpose.PERFORMING)
     if performance.status not in OPEN_STATUSES:
         raise ValidationError(
             f"This performance is {performance.status}; roles can only be claimed "

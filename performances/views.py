@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -20,6 +20,13 @@ from performances.selectors import (
     performance_visible,
     scene_list,
     transcript_get,
+)
+from stageplay.accounts.models import Consent
+from stageplay.accounts.services import (
+    CONSENT_TEXTS,
+    consent_give,
+    consent_given,
+    user_may_perform,
 )
 
 Status = Performance.Status
@@ -60,6 +67,13 @@ def performance_detail(request, pk: int):
         "roles": performance.scene.roles.select_related("character"),
         "lines": transcript_get(performance=performance),
         "control_actions": list(CONTROLS),
+        "may_perform": user_may_perform(user=request.user),
+        "performing_consent": CONSENT_TEXTS[Consent.Purpose.PERFORMING],
+        "chat_consent": CONSENT_TEXTS[Consent.Purpose.CHAT],
+        "needs_chat_consent": request.user.is_authenticated
+        and not consent_given(user=request.user, purpose=Consent.Purpose.CHAT),
+        "needs_performing_consent": request.user.is_authenticated
+        and not consent_given(user=request.user, purpose=Consent.Purpose.PERFORMING),
     }
     return render(request, "performances/detail.html", context)
 
@@ -114,6 +128,8 @@ def role_claim(request, pk: int):
     if character is None:
         messages.error(request, "Choose a character of this scene to play.")
         return redirect(performance)
+    if form.cleaned_data.get("consent"):
+        consent_give(user=request.user, purpose=Consent.Purpose.PERFORMING)
     try:
         performers.role_claim(
             performance=performance, user=request.user, character=character
@@ -121,6 +137,8 @@ def role_claim(request, pk: int):
         messages.success(request, f"You play {character.name}. Wait for your cue.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
     return redirect(performance)
 
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "channels",
     "agents",
     "performances",
+    "stageplay.accounts",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,9 @@ MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 
 LOGIN_URL = "login"
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 

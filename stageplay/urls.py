@@ -5,6 +5,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("account/", include("django.contrib.auth.urls")),
+    path("account/", include("stageplay.accounts.urls")),
     path("", include("performances.urls")),
 ]

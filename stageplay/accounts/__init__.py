@@ -1,0 +1,1 @@
+"""Accounts: profiles, roles, consent, and the user's own data (GDPR)."""
