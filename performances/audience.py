@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
@@ -46,6 +47,8 @@ class AudienceReport:
     engagement: float
     cheered: str | None  # slug of the character whose lines drew most applause
     mood: float  # mean chat sentiment in the window, -1..1
+    emotion: str | None = None  # the most frequent emotion of recent chat
+    chat: list[str] = field(default_factory=list)  # recent chat texts, untrusted
 
     def as_event(self) -> dict:
         """Return the `audience` frame for viewers."""
@@ -65,11 +68,13 @@ def audience_report(*, performance: Performance) -> AudienceReport:
     )
     counts = {kind: int(totals.get(kind, 0)) for kind in Reaction.Kind.values}
     recent = list(performance.reactions.filter(created_at__gte=since))
-    chats = list(
+    messages = list(
         performance.chat_messages.filter(created_at__gte=since).values_list(
-            "sentiment", flat=True
+            "sentiment", "emotion", "text"
         )
     )
+    chats = [sentiment for sentiment, _, _ in messages]
+    emotions = Counter(emotion for _, emotion, _ in messages if emotion)
     weighted = sum(REACTION_WEIGHTS[r.kind] for r in recent)
     per_minute = weighted / (WINDOW.total_seconds() / 60)
     mood = sum(chats) / len(chats) if chats else 0.0
@@ -81,6 +86,8 @@ def audience_report(*, performance: Performance) -> AudienceReport:
         engagement=engagement,
         cheered=_cheered(performance, recent),
         mood=mood,
+        emotion=emotions.most_common(1)[0][0] if emotions else None,
+        chat=[text for _, _, text in messages[-5:]],
     )
 
 

@@ -118,8 +118,9 @@ class StageWorker:
             performance.refresh_from_db()
             if performance.status in (Status.RUNNING, Status.PAUSED):
                 services.performance_fail(performance=performance, reason=str(exc))
-        finally:
-            leases.lease_release(performance=performance, owner=self.name)
+        # Not in `finally`: a worker that dies keeps its lease until it expires, and
+        # the next worker resumes from the last committed line.
+        leases.lease_release(performance=performance, owner=self.name)
         return True
 
     def drive(self, performance: Performance) -> None:
@@ -164,7 +165,10 @@ class StageWorker:
 
         report = audience_report(performance=performance)
         return AudienceMood(
-            engagement=report.engagement, cheered=report.cheered, mood=report.mood
+            engagement=report.engagement,
+            cheered=report.cheered,
+            emotion=report.emotion,
+            chat=report.chat,
         )
 
     def _await_human(self, performance: Performance, character) -> bool:
@@ -178,6 +182,9 @@ class StageWorker:
         deadline = time.monotonic() + self.options.human_seconds
         while time.monotonic() < deadline and not self.stopping.is_set():
             if performance.lines.count() > known:
+                from agents.minds import line_digest
+
+                line_digest(line=performance.lines.order_by("-index").first())
                 return True
             performance.refresh_from_db(fields=["status"])
             if performance.status != Status.RUNNING:
@@ -189,7 +196,7 @@ class StageWorker:
 
     def _speak(self, performance, character, audience, understudy: bool) -> Line | None:
         """Generate `character`'s line while streaming it, then commit it."""
-        from agents.minds import line_generate, line_witnessed
+        from agents.minds import TurnCancelled, line_digest, line_generate
 
         index = performance.lines.count()
         cancel = threading.Event()
@@ -222,16 +229,18 @@ class StageWorker:
                 "character": character.slug,
             },
         )
-        generated = line_generate(
-            performance=performance,
-            character=character,
-            audience=audience,
-            on_delta=on_delta,
-            cancel=cancel,
-        )
-        publisher.flush()
-        if cancel.is_set():
+        try:
+            generated = line_generate(
+                performance=performance,
+                character=character,
+                audience=audience,
+                on_delta=on_delta,
+                cancel=cancel,
+            )
+        except TurnCancelled:
             return None
+        finally:
+            publisher.flush()
         with transaction.atomic():
             current = Performance.objects.select_for_update().get(pk=performance.pk)
             if current.lease_owner != self.name:
@@ -248,7 +257,7 @@ class StageWorker:
                 tokens=generated.tokens,
                 latency_ms=generated.latency_ms,
             )
-        line_witnessed(line=line)
+        line_digest(line=line)
         return line
 
     def _curtain(self, performance: Performance) -> None:

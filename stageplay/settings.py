@@ -101,7 +101,8 @@ else:
                     "PRAGMA busy_timeout=20000;"
                 ),
             },
-            "TEST": {"NAME": DATA_DIR / "test.sqlite3"},
+            # One file per test process, so parallel runs never share a database.
+            "TEST": {"NAME": DATA_DIR / f"test-{os.getpid()}.sqlite3"},
         }
     }
 
