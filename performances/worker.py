@@ -160,7 +160,6 @@ class StageWorker:
     def _audience(self, performance: Performance):
         """Return the audience's mood for the director."""
         from agents.director import AudienceMood
-
         from performances.audience import audience_report
 
         report = audience_report(performance=performance)
