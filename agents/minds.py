@@ -1,0 +1,299 @@
+"""Minds: how a character speaks its next line, and one turn of a performance.
+
+A turn is the pipeline of the specification's architecture: the director (central
+coordinator) picks the speaker and writes notes, the Action Suggester proposes a
+stage direction, the Dialog Generator (the backend) speaks, the line is committed,
+the witnesses remember it and the Context Analyzer updates the running summary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agents.backends import BaseBackend, GenerationRequest, load_backend
+from agents.director import (
+    AudienceMood,
+    direction_suggest,
+    director_notes,
+    next_speaker,
+    staging_get,
+    summary_update,
+    witnesses_of,
+)
+from agents.emotion import emotion_recognise
+from agents.memory import memories_retrieve, memories_summarise, memories_witness
+from agents.models import Character
+from agents.promptbook import parse_line
+from agents.prompting import (
+    HeardLine,
+    Prompt,
+    StageView,
+    names_of,
+    scene_prompt,
+    temperature_for,
+)
+from stageplay.conf import stage_settings
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # generations tried before a mind gives up on empty output
+MAX_NEW_TOKENS = 96  # the longest line, in tokens
+MEMORY_LIMIT = 5  # memories retrieved into each prompt
+QUERY_LINES = 3  # recent lines that make the memory query
+TOP_P = 0.95
+
+
+class MindError(RuntimeError):
+    """A character's mind could not produce a usable line; the message says why."""
+
+
+class TurnCancelled(Exception):
+    """The line was cancelled while it was being generated; nothing was committed."""
+
+
+@dataclass
+class GeneratedLine:
+    """A line a mind generated, parsed and timed, not yet committed."""
+
+    text: str  # the spoken text
+    emotion: str  # one of promptbook.EMOTIONS
+    direction: str  # stage direction, possibly the suggested one
+    tokens: int  # tokens generated
+    latency_ms: int  # from the request to the last token
+    raw: str = ""  # the model's output as streamed
+    attempts: int = 1  # generations it took
+    emotion_given: bool = True  # False: the model named none and it was recognised
+    prompt: Prompt | None = None  # the prompt of the successful attempt
+
+
+# Backends
+
+_backends: dict[tuple[str, str], BaseBackend] = {}
+_backends_lock = threading.Lock()
+
+
+def backend_name(performance=None) -> str:
+    """Return the backend a performance uses: its own, else settings' BACKEND."""
+    return (getattr(performance, "backend", "") or stage_settings.BACKEND).strip()
+
+
+def backend_for(performance=None, *, name: str | None = None) -> BaseBackend:
+    """Return the backend for `performance` (or `name`), loaded once per process.
+
+    Options come from `STAGEPLAY["BACKEND_OPTIONS"][name]`; the cache is keyed by
+    name and options, so changing the settings loads a fresh backend.
+    """
+    name = name or backend_name(performance)
+    options = dict(stage_settings.BACKEND_OPTIONS.get(name, {}))
+    key = (name, json.dumps(options, sort_keys=True, default=str))
+    with _backends_lock:
+        if key not in _backends:
+            _backends[key] = load_backend(name, **options)
+        return _backends[key]
+
+
+def backend_cache_clear() -> None:
+    """Forget every loaded backend (tests, or after changing the model on disk)."""
+    with _backends_lock:
+        _backends.clear()
+
+
+# What a mind sees
+
+
+def stage_view(
+    *, performance, character: Character, audience: AudienceMood | None = None
+) -> StageView:
+    """Return what `character` sees before speaking in `performance`."""
+    staging = staging_get(performance=performance)
+    lines = list(performance.lines.select_related("character").order_by("index"))
+    recent = " ".join(line.text for line in lines[-QUERY_LINES:])
+    scene = performance.scene
+    query = recent or f"{scene.synopsis} {scene.opening}"
+    recalled = memories_retrieve(
+        character=character,
+        query=query,
+        limit=MEMORY_LIMIT,
+        exclude_performance=performance,
+    )
+    on_stage = list(staging.on_stage)
+    if not staging.is_on_stage(character):
+        on_stage.append(character)
+    return StageView(
+        character=character,
+        scene=scene,
+        on_stage=on_stage,
+        transcript=[HeardLine.from_line(line) for line in lines],
+        memories=[r.text for r in recalled],
+        summary=performance.summary,
+        notes=director_notes(
+            performance=performance, character=character, audience=audience
+        ),
+        suggestion=direction_suggest(
+            staging=staging, character=character, audience=audience
+        ),
+        audience_chat=list(audience.chat[-3:]) if audience else [],
+    )
+
+
+# Speaking
+
+
+def max_new_tokens_for(backend: BaseBackend, wanted: int = MAX_NEW_TOKENS) -> int:
+    """Return `wanted`, reduced so a third of a short context stays for the answer."""
+    return max(8, min(wanted, backend.context_length // 3))
+
+
+def spoken_text(raw: str, speaker: Character, others: list[Character]):
+    """Return the parsed first line of `raw`, without a speaker label or others' lines.
+
+    Models often prefix `Kenzaki:` or go on to write the next character's line; the
+    label is dropped and the text is cut where another character's label starts.
+    """
+    own = re.compile(
+        r"^\s*(?:" + "|".join(re.escape(n) for n in names_of(speaker)) + r")\s*:\s*",
+        re.IGNORECASE,
+    )
+    rows = [row for row in raw.replace("\r", "\n").split("\n") if row.strip()]
+    head = own.sub("", rows[0]) if rows else ""
+    parsed = parse_line(head)
+    if not parsed.text and len(rows) > 1:
+        parsed = parse_line(f"{head} {rows[1]}")
+    text = own.sub("", parsed.text)
+    labels = "|".join(re.escape(n) for c in others for n in names_of(c))
+    if labels:
+        match = re.search(rf"(?:^|\s)(?:{labels})\s*:\s", text, re.IGNORECASE)
+        if match:
+            text = text[: match.start()]
+    text = text.strip().strip('"“”').strip()
+    parsed.text = text
+    return parsed
+
+
+def line_generate(
+    *,
+    performance,
+    character: Character,
+    audience: AudienceMood | None = None,
+    on_delta: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+    backend: BaseBackend | None = None,
+) -> GeneratedLine:
+    """Return the next line of `character` in `performance`, streamed to `on_delta`.
+
+    Output that parses to no spoken text is retried up to MAX_ATTEMPTS times with
+    other seeds, then MindError. A set `cancel` raises TurnCancelled.
+    """
+    backend = backend or backend_for(performance)
+    view = stage_view(performance=performance, character=character, audience=audience)
+    max_new = max_new_tokens_for(backend)
+    prompt = scene_prompt(view, backend=backend, max_new_tokens=max_new)
+    turn = len(view.transcript)
+    others = [c for c in view.on_stage if c.pk != character.pk]
+    raw = ""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        request = GenerationRequest(
+            messages=prompt.messages,
+            cue=prompt.cue,
+            max_new_tokens=max_new,
+            temperature=temperature_for(character),
+            top_p=TOP_P,
+            seed=(performance.seed + 7919 * turn + 104729 * (attempt - 1)) % 2**32,
+        )
+        started = time.perf_counter()
+        pieces = []
+        for piece in backend.stream(request, cancel):
+            pieces.append(piece)
+            if on_delta is not None:
+                on_delta(piece)
+        if cancel is not None and cancel.is_set():
+            raise TurnCancelled(f"{character.name}'s line was cancelled.")
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        raw = "".join(pieces)
+        parsed = spoken_text(raw, character, others)
+        if not parsed.text:
+            logger.info("Empty line from %s (attempt %d): %r", character, attempt, raw)
+            continue
+        given = parsed.emotion is not None
+        emotion = parsed.emotion or emotion_recognise(
+            parsed.text, default=character.emotional_baseline
+        )
+        return GeneratedLine(
+            text=parsed.text,
+            emotion=emotion,
+            direction=(parsed.direction or view.suggestion)[:300],
+            tokens=backend.count_tokens(raw) if raw else 0,
+            latency_ms=latency_ms,
+            raw=raw,
+            attempts=attempt,
+            emotion_given=given,
+            prompt=prompt,
+        )
+    raise MindError(
+        f"{character.name}'s mind produced no spoken text in {MAX_ATTEMPTS} attempts "
+        f"(last output: {raw[:120]!r}). The model answers in the wrong form: check "
+        f"the {backend_name(performance)!r} backend's model, or choose another with "
+        "--backend or STAGEPLAY_BACKEND."
+    )
+
+
+# One turn
+
+
+def line_digest(*, line, embedder=None) -> list:
+    """Let the witnesses of a committed `line` remember it and update the summary.
+
+    Call it after committing any line, the agents' and the human performers'.
+    """
+    memories = memories_witness(
+        line=line, witnesses=witnesses_of(line=line), embedder=embedder
+    )
+    summary_update(performance=line.performance)
+    return memories
+
+
+def performance_turn(
+    *,
+    performance,
+    audience: AudienceMood | None = None,
+    on_delta: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+    on_speaker: Callable[[Character], None] | None = None,
+):
+    """Play one turn of `performance` and return the committed Line, or None.
+
+    None means the scene has ended (turn limit, curtain, empty stage); each
+    character then stores a summary memory of what it witnessed.
+    """
+    from performances.services import line_append
+
+    character = next_speaker(performance=performance, audience=audience)
+    if character is None:
+        memories_summarise(performance=performance)
+        return None
+    if on_speaker is not None:
+        on_speaker(character)
+    generated = line_generate(
+        performance=performance,
+        character=character,
+        audience=audience,
+        on_delta=on_delta,
+        cancel=cancel,
+    )
+    line = line_append(
+        performance=performance,
+        text=generated.text,
+        character=character,
+        emotion=generated.emotion,
+        direction=generated.direction,
+        tokens=generated.tokens,
+        latency_ms=generated.latency_ms,
+    )
+    line_digest(line=line)
+    return line
