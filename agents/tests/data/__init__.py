@@ -1,0 +1,1 @@
+"""Sample dataset files for the importer and exporter tests."""
