@@ -150,17 +150,22 @@ def max_new_tokens_for(backend: BaseBackend, wanted: int = MAX_NEW_TOKENS) -> in
     return max(8, min(wanted, backend.context_length // 3))
 
 
-def spoken_text(raw: str, speaker: Character, others: list[Character]):
-    """Return the parsed first line of `raw`, without a speaker label or others' lines.
+def spoken_text(
+    raw: str, speaker: Character, others: list[Character], one_line: bool = True
+):
+    """Return `raw` parsed, without a speaker label or other characters' lines.
 
     Models often prefix `Kenzaki:` or go on to write the next character's line; the
     label is dropped and the text is cut where another character's label starts.
+    With `one_line`, only the first line of the output counts.
     """
     own = re.compile(
         r"^\s*(?:" + "|".join(re.escape(n) for n in names_of(speaker)) + r")\s*:\s*",
         re.IGNORECASE,
     )
     rows = [row for row in raw.replace("\r", "\n").split("\n") if row.strip()]
+    if not one_line:
+        rows = [" ".join(rows)] if rows else []
     head = own.sub("", rows[0]) if rows else ""
     parsed = parse_line(head)
     if not parsed.text and len(rows) > 1:
@@ -176,35 +181,33 @@ def spoken_text(raw: str, speaker: Character, others: list[Character]):
     return parsed
 
 
-def line_generate(
+def speak(
     *,
-    performance,
+    backend: BaseBackend,
+    prompt: Prompt,
     character: Character,
-    audience: AudienceMood | None = None,
+    max_new_tokens: int,
+    seed: int,
+    others: list[Character] = (),
+    suggestion: str = "",
     on_delta: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
-    backend: BaseBackend | None = None,
+    one_line: bool = True,
 ) -> GeneratedLine:
-    """Return the next line of `character` in `performance`, streamed to `on_delta`.
+    """Return what `character` says for `prompt`: streamed, parsed, retried if empty.
 
     Output that parses to no spoken text is retried up to MAX_ATTEMPTS times with
     other seeds, then MindError. A set `cancel` raises TurnCancelled.
     """
-    backend = backend or backend_for(performance)
-    view = stage_view(performance=performance, character=character, audience=audience)
-    max_new = max_new_tokens_for(backend)
-    prompt = scene_prompt(view, backend=backend, max_new_tokens=max_new)
-    turn = len(view.transcript)
-    others = [c for c in view.on_stage if c.pk != character.pk]
     raw = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         request = GenerationRequest(
             messages=prompt.messages,
             cue=prompt.cue,
-            max_new_tokens=max_new,
+            max_new_tokens=max_new_tokens,
             temperature=temperature_for(character),
             top_p=TOP_P,
-            seed=(performance.seed + 7919 * turn + 104729 * (attempt - 1)) % 2**32,
+            seed=(seed + 104729 * (attempt - 1)) % 2**32,
         )
         started = time.perf_counter()
         pieces = []
@@ -216,30 +219,61 @@ def line_generate(
             raise TurnCancelled(f"{character.name}'s line was cancelled.")
         latency_ms = int((time.perf_counter() - started) * 1000)
         raw = "".join(pieces)
-        parsed = spoken_text(raw, character, others)
+        parsed = spoken_text(raw, character, list(others), one_line=one_line)
         if not parsed.text:
             logger.info("Empty line from %s (attempt %d): %r", character, attempt, raw)
             continue
-        given = parsed.emotion is not None
         emotion = parsed.emotion or emotion_recognise(
             parsed.text, default=character.emotional_baseline
         )
         return GeneratedLine(
             text=parsed.text,
             emotion=emotion,
-            direction=(parsed.direction or view.suggestion)[:300],
+            direction=(parsed.direction or suggestion)[:300],
             tokens=backend.count_tokens(raw) if raw else 0,
             latency_ms=latency_ms,
             raw=raw,
             attempts=attempt,
-            emotion_given=given,
+            emotion_given=parsed.emotion is not None,
             prompt=prompt,
         )
     raise MindError(
         f"{character.name}'s mind produced no spoken text in {MAX_ATTEMPTS} attempts "
         f"(last output: {raw[:120]!r}). The model answers in the wrong form: check "
-        f"the {backend_name(performance)!r} backend's model, or choose another with "
-        "--backend or STAGEPLAY_BACKEND."
+        f"the {getattr(backend, 'name', 'model')!r} backend's model, or choose "
+        "another with --backend or STAGEPLAY_BACKEND."
+    )
+
+
+def line_generate(
+    *,
+    performance,
+    character: Character,
+    audience: AudienceMood | None = None,
+    on_delta: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+    backend: BaseBackend | None = None,
+) -> GeneratedLine:
+    """Return the next line of `character` in `performance`, streamed to `on_delta`.
+
+    The prompt is built from what the character sees (profile, scene, who is on
+    stage, memories, transcript, the director's notes and suggestion); see `speak`
+    for retries, cancelling and errors.
+    """
+    backend = backend or backend_for(performance)
+    view = stage_view(performance=performance, character=character, audience=audience)
+    max_new = max_new_tokens_for(backend)
+    prompt = scene_prompt(view, backend=backend, max_new_tokens=max_new)
+    return speak(
+        backend=backend,
+        prompt=prompt,
+        character=character,
+        max_new_tokens=max_new,
+        seed=performance.seed + 7919 * len(view.transcript),
+        others=[c for c in view.on_stage if c.pk != character.pk],
+        suggestion=view.suggestion,
+        on_delta=on_delta,
+        cancel=cancel,
     )
 
 
