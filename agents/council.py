@@ -376,6 +376,32 @@ def council_members() -> dict[str, Character]:
     return {GUIDE_NAMES.get(c.slug, c.slug): c for c in members}
 
 
+def council_member(
+    *, name: str, members: dict[str, Character] | None = None
+) -> tuple[str, Character]:
+    """Return (activation name, character) of the council agent called `name`.
+
+    `name` may be the activation name, the slug, an alias or the display name.
+    Raise BladeAgentError naming the valid choices when no member answers to it.
+    """
+    members = council_members() if members is None else members
+    key = name.strip().lower() if isinstance(name, str) else ""
+    if key in members:
+        return key, members[key]
+    if key:
+        try:
+            character = character_resolve(name=key)
+        except UnknownCharacter:
+            character = None
+        for agent, member in members.items():
+            if character is not None and member.pk == character.pk:
+                return agent, member
+    raise BladeAgentError(
+        f"Unknown agent {name!r}; choose one of: {', '.join(members)} "
+        "(or add one with create_new_agent(name, role=...))."
+    )
+
+
 class BladeAgentSystem:
     """The user guide's multi-agent council (see spec: "User Guide").
 
@@ -492,18 +518,4 @@ class BladeAgentSystem:
 
     def _member(self, name: str) -> tuple[str, Character]:
         """Return (activation name, character) for `name`, or raise naming the agents."""
-        key = name.strip().lower() if isinstance(name, str) else ""
-        if key in self.members:
-            return key, self.members[key]
-        if key:
-            try:
-                character = character_resolve(name=key)
-            except UnknownCharacter:
-                character = None
-            for agent, member in self.members.items():
-                if character is not None and member.pk == character.pk:
-                    return agent, member
-        raise BladeAgentError(
-            f"Unknown agent {name!r}; choose one of: {', '.join(self.members)} "
-            "(or add one with create_new_agent(name, role=...))."
-        )
+        return council_member(name=name, members=self.members)

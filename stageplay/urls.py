@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("account/", include("django.contrib.auth.urls")),
     path("account/", include("stageplay.accounts.urls")),
+    path("council/", include("agents.urls")),
     path("", include("performances.urls")),
 ]

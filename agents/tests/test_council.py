@@ -1,6 +1,10 @@
 """The council: answers from each agent's function, synthesis, customisation, errors."""
 
+import json
+import re
+
 import pytest
+from django.test import Client
 
 from agents.council import (
     BladeAgentError,
@@ -291,3 +295,112 @@ def test_a_long_answer_is_kept_whole_and_the_key_point_is_chosen():
         ],
     )
     assert solution.endswith("Plan: Draw on Shiori's view as technical expert.")
+
+
+# The council page
+
+
+SCRIPTED = "agents.tests.scripted.ScriptedBackend"
+
+
+@pytest.fixture
+def web_council(settings):
+    from agents.minds import backend_cache_clear
+
+    backend_cache_clear()
+    settings.STAGEPLAY = {
+        **settings.STAGEPLAY,
+        "BACKEND": SCRIPTED,
+        "BACKEND_OPTIONS": {SCRIPTED: {"outputs": ANSWERS}},
+    }
+    yield
+    backend_cache_clear()
+
+
+def ask(client, url, body, **headers):
+    return client.post(
+        url, json.dumps(body), content_type="application/json", **headers
+    )
+
+
+def test_the_council_page_lists_the_agents_and_loads_its_module(cast, client):
+    response = client.get("/council/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    for name in (
+        "Kazuma Kenzaki",
+        "Sakuya Tachibana",
+        "Hajime Aikawa",
+        "Mutsuki Kamijo",
+    ):
+        assert name in html
+    assert 'data-agent="kazuki"' in html and 'data-agent="aikawa"' in html
+    assert '<script type="module" src="/static/js/council.js">' in html
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []  # no inline script
+    assert "csrftoken" in response.cookies
+
+
+def test_answers_arrive_one_by_one_then_the_synthesis(cast, client, web_council):
+    answers = [
+        ask(client, f"/council/agents/{agent}/answer/", {"task": TASK}).json()
+        for agent in ("kazuki", "tachibana", "aikawa", "mutsuki")
+    ]
+    assert answers[0]["agent"] == "kazuki" and answers[0]["emotion"] == "determination"
+    assert answers[0]["text"].startswith("We start a fifteen-minute daily stand-up")
+    assert answers[2]["name"] == "Hajime Aikawa"
+    response = ask(client, "/council/synthesis/", {"task": TASK})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["agents"] == ["kazuki", "tachibana", "aikawa", "mutsuki"]
+    assert "(Mutsuki Kamijo): People stay quiet" in body["solution"]
+
+
+def test_the_page_needs_the_csrf_token_from_its_cookie(cast, web_council):
+    client = Client(enforce_csrf_checks=True)
+    url = "/council/agents/kazuki/answer/"
+    assert ask(client, url, {"task": TASK}).status_code == 403
+    token = client.get("/council/").cookies["csrftoken"].value
+    assert ask(client, url, {"task": TASK}, HTTP_X_CSRFTOKEN=token).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "message"),
+    [
+        ("/council/agents/philip/answer/", {"task": TASK}, "choose one of: kazuki"),
+        ("/council/agents/kazuki/answer/", {"task": "  "}, "non-empty question"),
+        ("/council/agents/kazuki/answer/", ["task"], "Send a JSON object"),
+        ("/council/synthesis/", {"task": TASK}, "activate at least one agent"),
+    ],
+)
+def test_council_errors_are_json_messages(
+    cast, client, web_council, url, body, message
+):
+    response = ask(client, url, body)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+
+
+def test_a_synthesis_ignores_answers_to_another_task(cast, client, web_council):
+    ask(client, "/council/agents/kazuki/answer/", {"task": TASK})
+    response = ask(client, "/council/synthesis/", {"task": "How to cut costs?"})
+    assert response.status_code == 400
+
+
+def test_a_broken_model_is_a_friendly_error_not_a_traceback(cast, client, settings):
+    from agents.minds import backend_cache_clear
+
+    backend_cache_clear()
+    settings.STAGEPLAY = {
+        **settings.STAGEPLAY,
+        "BACKEND": "embedded",
+        "BACKEND_OPTIONS": {"embedded": {"path": "/nonexistent/stage_model"}},
+    }
+    response = ask(client, "/council/agents/kazuki/answer/", {"task": TASK})
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert "not available" in error and "/nonexistent" not in error
+    assert "Traceback" not in response.content.decode()
+
+
+def test_answer_endpoints_only_take_posts(cast, client):
+    assert client.get("/council/agents/kazuki/answer/").status_code == 405
