@@ -29,7 +29,7 @@ from agents.director import (
 from agents.emotion import emotion_recognise
 from agents.memory import memories_retrieve, memories_summarise, memories_witness
 from agents.models import Character
-from agents.promptbook import parse_line
+from agents.promptbook import EMOTIONS, parse_line
 from agents.prompting import (
     HeardLine,
     Prompt,
@@ -275,6 +275,70 @@ def line_generate(
         on_delta=on_delta,
         cancel=cancel,
     )
+
+
+# Reading a line as it streams
+
+_HEAD_TAG = re.compile(r"\[(?P<a>[a-z]+)\]|<\|(?P<b>[a-z]+)\|>")
+
+
+class SurfaceReader:
+    """Split a streamed `[emotion] (direction) text` into its head and its text.
+
+    `feed` holds pieces back until the head is complete, then returns the spoken
+    text as it arrives; `emotion` and `direction` are known once `head_done`.
+    Text after the first line break is not shown (minds keep only the first line).
+    """
+
+    def __init__(self) -> None:
+        self.buffer = ""
+        self.head_done = False
+        self.emotion: str | None = None
+        self.direction = ""
+        self.shown = ""
+        self.closed = False
+
+    def feed(self, piece: str) -> str:
+        """Take the next raw piece; return the spoken text that may be shown now."""
+        if self.closed:
+            return ""
+        if self.head_done:
+            return self._show(piece)
+        self.buffer += piece
+        rest = self.buffer.lstrip()
+        if not rest:
+            return ""
+        if rest[0] in "[<" and not self._tag_done(rest):
+            return ""
+        match = _HEAD_TAG.match(rest)
+        if match and (match.group("a") or match.group("b")) in EMOTIONS:
+            self.emotion = match.group("a") or match.group("b")
+            rest = rest[match.end() :].lstrip()
+            if not rest:
+                return ""
+        if rest.startswith("("):
+            if ")" not in rest and len(rest) < 220:
+                return ""
+            direction, _, rest = rest[1:].partition(")")
+            self.direction = " ".join(direction.split())
+            rest = rest.lstrip()
+            if not rest:
+                return ""
+        self.head_done = True
+        return self._show(rest)
+
+    def _tag_done(self, rest: str) -> bool:
+        """Tell whether a leading `[...]` or `<|...|>` tag is complete (or never)."""
+        closer = "]" if rest[0] == "[" else "|>"
+        return closer in rest or len(rest) > 30
+
+    def _show(self, text: str) -> str:
+        """Return `text` up to the first line break after some text was shown."""
+        if "\n" in text and (self.shown + text.split("\n", 1)[0]).strip():
+            text = text.split("\n", 1)[0]
+            self.closed = True
+        self.shown += text
+        return text
 
 
 # One turn

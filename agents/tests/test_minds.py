@@ -8,6 +8,7 @@ from agents import memory as memory_module
 from agents.director import AudienceMood
 from agents.minds import (
     MindError,
+    SurfaceReader,
     TurnCancelled,
     backend_cache_clear,
     backend_for,
@@ -190,3 +191,26 @@ def test_a_performance_names_its_own_backend(cast, settings):
     backend_cache_clear()
     performance = jacaranda(backend=SCRIPTED)
     assert performance_turn(performance=performance).text == "from the performance"
+
+
+@pytest.mark.parametrize(
+    ("pieces", "emotion", "direction", "text"),
+    [
+        (
+            ["[an", "ger] (sla", "ms it) No", "t again!"],
+            "anger",
+            "slams it",
+            "Not again!",
+        ),
+        (["<|joy|>", "We ", "won."], "joy", "", "We won."),
+        (["Plain ", "text."], None, "", "Plain text."),
+        (["[bored] ", "Hm."], None, "", "[bored] Hm."),
+        (["[calm] ", "Fine.\nHAJIME: ", "no"], "calm", "", "Fine."),
+    ],
+)
+def test_the_surface_reader_holds_the_head_and_streams_the_text(
+    pieces, emotion, direction, text
+):
+    reader = SurfaceReader()
+    shown = "".join(reader.feed(piece) for piece in pieces)
+    assert (reader.emotion, reader.direction, shown) == (emotion, direction, text)
