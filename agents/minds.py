@@ -47,6 +47,8 @@ MAX_NEW_TOKENS = 96  # the longest line, in tokens
 MEMORY_LIMIT = 5  # memories retrieved into each prompt
 QUERY_LINES = 3  # recent lines that make the memory query
 TOP_P = 0.95
+# Control characters and undecodable bytes a model may emit; never worth keeping.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
 
 
 class MindError(RuntimeError):
@@ -163,7 +165,8 @@ def spoken_text(
         r"^\s*(?:" + "|".join(re.escape(n) for n in names_of(speaker)) + r")\s*:\s*",
         re.IGNORECASE,
     )
-    rows = [row for row in raw.replace("\r", "\n").split("\n") if row.strip()]
+    raw = _CONTROL.sub("", raw.replace("\r", "\n"))
+    rows = [row for row in raw.split("\n") if row.strip()]
     if not one_line:
         rows = [" ".join(rows)] if rows else []
     head = own.sub("", rows[0]) if rows else ""

@@ -214,3 +214,9 @@ def test_the_surface_reader_holds_the_head_and_streams_the_text(
     reader = SurfaceReader()
     shown = "".join(reader.feed(piece) for piece in pieces)
     assert (reader.emotion, reader.direction, shown) == (emotion, direction, text)
+
+
+def test_control_characters_and_broken_bytes_are_dropped(cast, settings):
+    use_script(settings, ["[joy] We\x05 go\ufffd now.\x1f"])
+    generated = line_generate(performance=jacaranda(), character=cast["kenzaki"])
+    assert generated.text == "We go now."
