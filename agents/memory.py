@@ -29,6 +29,7 @@ Embedder = Callable[[Sequence[str]], np.ndarray]  # texts -> (N, D) float vector
 
 DECAY_PER_HOUR = 0.995  # recency multiplier per hour since last recall
 WEIGHTS = (1.0, 1.0, 1.0)  # recency, importance, relevance
+MAX_CANDIDATES = 2000  # the most recent memories scored per retrieval
 SUMMARY_IMPORTANCE = 6
 SUMMARY_MAX_CHARS = 900
 STRONG_EMOTIONS = {"anger", "fear", "surprise", "determination", "sadness"}
@@ -222,11 +223,13 @@ def memories_retrieve(
 
     Ranks by recency, importance and relevance, each scaled to [0, 1] and
     weighted; marks the returned memories as just recalled unless `touch` is off.
-    Memories of `exclude_performance` (already in the transcript) are skipped.
+    Memories of `exclude_performance` (already in the transcript) are skipped, and
+    only the MAX_CANDIDATES most recent memories are scored.
     """
-    memories = list(Memory.objects.filter(character=character))
+    candidates = Memory.objects.filter(character=character)
     if exclude_performance is not None:
-        memories = [m for m in memories if m.performance_id != exclude_performance.pk]
+        candidates = candidates.exclude(performance=exclude_performance)
+    memories = list(candidates.order_by("-created_at", "-pk")[:MAX_CANDIDATES])
     if not memories or limit <= 0:
         return []
     now = now or timezone.now()

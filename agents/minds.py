@@ -366,15 +366,19 @@ def performance_turn(
     on_delta: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
     on_speaker: Callable[[Character], None] | None = None,
+    character: Character | None = None,
 ):
     """Play one turn of `performance` and return the committed Line, or None.
 
-    None means the scene has ended (turn limit, curtain, empty stage); each
-    character then stores a summary memory of what it witnessed.
+    The director picks the speaker unless `character` is given (e.g. an agent
+    standing in for a human performer). None means the scene has ended (turn
+    limit, curtain, empty stage); each character then stores a summary memory of
+    what it witnessed. `on_speaker` hears who speaks before generation starts.
     """
     from performances.services import line_append
 
-    character = next_speaker(performance=performance, audience=audience)
+    if character is None:
+        character = next_speaker(performance=performance, audience=audience)
     if character is None:
         memories_summarise(performance=performance)
         return None

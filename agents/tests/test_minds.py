@@ -220,3 +220,11 @@ def test_control_characters_and_broken_bytes_are_dropped(cast, settings):
     use_script(settings, ["[joy] We\x05 go\ufffd now.\x1f"])
     generated = line_generate(performance=jacaranda(), character=cast["kenzaki"])
     assert generated.text == "We go now."
+
+
+def test_a_turn_can_be_given_its_speaker(cast, settings):
+    use_script(settings, ["[calm] Coming."])
+    performance = jacaranda()
+    line = performance_turn(performance=performance, character=cast["amane"])
+    assert line.character == cast["amane"]
+    assert Memory.objects.filter(character=cast["amane"]).exists()  # she entered
