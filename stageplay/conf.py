@@ -12,6 +12,7 @@ DEFAULTS: dict[str, Any] = {
     "CAST_FILE": "",  # the data file `load_cast` reads
     "MAX_CAST": 12,  # most characters a scene may put on stage
     "MIN_CAST": 1,  # fewest characters a scene may put on stage
+    "SITE_URL": "http://127.0.0.1:8000",  # where links printed by commands point
     "DEFAULT_TURN_LIMIT": 24,  # turns before a scene ends when it names none
     "WORKER_IN_PROCESS": None,  # run a worker inside daphne; None: when no Redis
     "WORKER_LEASE_SECONDS": 20.0,  # a worker's lease on a performance, renewed per turn
@@ -19,6 +20,17 @@ DEFAULTS: dict[str, Any] = {
     "LINE_PACE_SECONDS": 2.5,  # pause after each line so people can read it
     "HUMAN_TURN_SECONDS": 45.0,  # how long the stage waits for a human performer
     "DELTA_INTERVAL_SECONDS": 0.1,  # at most ~10 `line.delta` frames per second
+    "MAX_REQUEST_BYTES": 10 * 1024 * 1024,  # largest request body (portrait uploads)
+    "MAX_API_REQUEST_BYTES": 256 * 1024,  # largest request body under /api/
+    "LOGIN_FAILURES_PER_USERNAME": 5,  # failed sign-ins before a username is locked
+    "LOGIN_FAILURES_PER_ADDRESS": 20,  # failed sign-ins before an address is locked
+    "LOGIN_LOCKOUT_SECONDS": 900,  # how long a lock lasts (from the last failure)
+    "API_KEYS_PER_USER": 10,  # most unrevoked API keys one user may hold
+    "CONTENT_SECURITY_POLICY": (  # the Content-Security-Policy header of every page
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' data:; connect-src 'self' ws: wss:; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    ),
 }
 
 

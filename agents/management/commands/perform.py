@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agents.minds import SurfaceReader, backend_name, performance_turn
 from performances.models import Performance, Scene
+from stageplay.conf import stage_settings
 from performances.services import (
     performance_create,
     performance_fail,
@@ -85,12 +86,23 @@ class Command(BaseCommand):
             default=Performance.Strategy.NATURAL,
             help="how the director picks the next speaker (default: natural)",
         )
-        # --detach (the stage worker's option) goes here: it schedules the
-        # performance for a worker and returns instead of performing it here.
+        parser.add_argument(
+            "--detach",
+            action="store_true",
+            help="start the performance for the stage workers and return at once, "
+            "printing its id and the viewer's URL",
+        )
 
-    def handle(self, *args, scene, turns, backend, seed, strategy, **options):
+    def handle(self, *args, scene, turns, backend, seed, strategy, detach, **options):
         performance = self.create(scene, turns, backend, seed, strategy)
-        # With --detach, hand `performance` to a worker here and return.
+        if detach:
+            performance_start(performance=performance)
+            url = stage_settings.SITE_URL.rstrip("/") + performance.get_absolute_url()
+            self.stdout.write(
+                f"Performance {performance.pk} is on stage for the workers."
+            )
+            self.stdout.write(f"Watch it at {url}")
+            return
         self.perform(performance)
 
     def create(self, slug: str, turns, backend: str, seed, strategy) -> Performance:
