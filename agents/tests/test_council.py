@@ -404,3 +404,14 @@ def test_a_broken_model_is_a_friendly_error_not_a_traceback(cast, client, settin
 
 def test_answer_endpoints_only_take_posts(cast, client):
     assert client.get("/council/agents/kazuki/answer/").status_code == 405
+
+
+@pytest.mark.parametrize("context", [150, 400, 4096])
+def test_a_council_prompt_never_exceeds_the_context(cast, context):
+    from agents.prompting import measure_with
+
+    backend = ScriptedBackend(["[calm] Noted."], context=context)
+    council_answer(character=cast["tachibana"], task=TASK * 20, backend=backend)
+    request = backend.requests[0]
+    measured = measure_with(backend)(request.messages, request.cue)
+    assert measured + request.max_new_tokens <= context
