@@ -7,13 +7,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agents.minds import SurfaceReader, backend_name, performance_turn
 from performances.models import Performance, Scene
-from stageplay.conf import stage_settings
 from performances.services import (
     performance_create,
     performance_fail,
     performance_finish,
     performance_start,
 )
+from stageplay.conf import stage_settings
 
 
 class LinePrinter:
