@@ -14,6 +14,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from agents.models import Character
 from agents.promptbook import EMOTIONS, NARRATOR
@@ -90,6 +91,21 @@ class Staging:
 # Names and addressing
 
 
+@lru_cache(maxsize=256)
+def _vocative(names: tuple[str, ...]) -> re.Pattern:
+    """Return the pattern that finds any of `names` used to address someone."""
+    words = "|".join(
+        re.escape(n) if not n.isascii() else rf"\b{re.escape(n)}\b" for n in names
+    )
+    name = rf"(?:{words}){HONORIFIC}"
+    return re.compile(
+        rf"^[\W_]*{name}\s*[,!?.:]"
+        rf"|[,;]\s*{name}\s*(?:[,.!?;:]|$)"
+        rf"|\b(?:hey|oi|listen|look|come on)[,!]?\s+{name}\b",
+        re.IGNORECASE,
+    )
+
+
 def addressed_in(text: str, characters: list[Character]) -> list[Character]:
     """Return the characters `text` speaks to by name (vocative), in order of mention.
 
@@ -97,20 +113,9 @@ def addressed_in(text: str, characters: list[Character]) -> list[Character]:
     """
     found: list[tuple[int, Character]] = []
     for character in characters:
-        positions = []
-        for name in names_of(character):
-            word = re.escape(name) if not name.isascii() else rf"\b{re.escape(name)}\b"
-            patterns = (
-                rf"^[\W_]*{word}{HONORIFIC}\s*[,!?.:]",
-                rf"[,;]\s*{word}{HONORIFIC}\s*(?:[,.!?;:]|$)",
-                rf"\b(?:hey|oi|listen|look|come on)[,!]?\s+{word}{HONORIFIC}\b",
-            )
-            for pattern in patterns:
-                match = re.search(pattern, text, re.IGNORECASE)
-                if match:
-                    positions.append(match.start())
-        if positions:
-            found.append((min(positions), character))
+        match = _vocative(tuple(names_of(character))).search(text)
+        if match:
+            found.append((match.start(), character))
     return [character for _, character in sorted(found, key=lambda pair: pair[0])]
 
 
