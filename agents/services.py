@@ -225,3 +225,32 @@ def character_duplicate(*, character: Character) -> Character:
 def character_export(*, character: Character) -> dict[str, Any]:
     """Return `character` as a record in the cast file's format."""
     return model_to_dict(character, fields=CHARACTER_FIELDS)
+
+
+def _check_fields(data: dict[str, Any]) -> None:
+    """Raise ValidationError naming any field that is not a character field."""
+    unknown = sorted(set(data) - set(CHARACTER_FIELDS))
+    if unknown:
+        known = ", ".join(CHARACTER_FIELDS)
+        raise ValidationError(
+            {name: f"Unknown field; known fields: {known}." for name in unknown}
+        )
+
+
+def character_create(*, data: dict[str, Any]) -> Character:
+    """Add a character to the cast from `data` (CHARACTER_FIELDS), validated first."""
+    _check_fields(data)
+    character = Character(**data)
+    character.full_clean()
+    character.save()
+    return character
+
+
+def character_update(*, character: Character, data: dict[str, Any]) -> Character:
+    """Change the fields of `character` given in `data`, validated before saving."""
+    _check_fields(data)
+    for name, value in data.items():
+        setattr(character, name, value)
+    character.full_clean()
+    character.save()
+    return character

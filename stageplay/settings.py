@@ -9,6 +9,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("STAGEPLAY_DATA_DIR", BASE_DIR / "var"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+
+def _env_flag(name: str, default: bool) -> bool:
+    """Return the environment flag `name` (1/true/yes/on or 0/false/no/off)."""
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value in ("1", "true", "yes", "on")
+
+
 STAGEPLAY_ENV = os.environ.get("STAGEPLAY_ENV", "development")
 PRODUCTION = STAGEPLAY_ENV == "production"
 
@@ -22,7 +29,14 @@ if PRODUCTION:
             + ", ".join(missing)
         )
     SECRET_KEY = os.environ["SECRET_KEY"]
-    ALLOWED_HOSTS = [h.strip() for h in os.environ["ALLOWED_HOSTS"].split(",") if h]
+    ALLOWED_HOSTS = [
+        h.strip() for h in os.environ["ALLOWED_HOSTS"].split(",") if h.strip()
+    ]
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS names no host; set it to the site's host names, "
+            "comma-separated, e.g. ALLOWED_HOSTS=stage.example.com"
+        )
     DEBUG = False
 else:
     SECRET_KEY = os.environ.get(
@@ -48,15 +62,19 @@ INSTALLED_APPS = [
     "agents",
     "performances",
     "stageplay.accounts",
+    "stageplay.api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "stageplay.security.RequestSizeLimitMiddleware",
+    "stageplay.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "stageplay.security.LoginRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -164,8 +182,35 @@ EMAIL_BACKEND = os.environ.get(
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
+# The REST API: Api-Key or session authentication, throttled per key, user and
+# anonymous client in the default cache (Redis when REDIS_URL is set).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "stageplay.api.authentication.APIKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "stageplay.api.pagination.StagePagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "stageplay.api.throttling.AnonThrottle",
+        "stageplay.api.throttling.UserThrottle",
+        "stageplay.api.throttling.APIKeyThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("STAGEPLAY_THROTTLE_ANON", "120/minute"),
+        "user": os.environ.get("STAGEPLAY_THROTTLE_USER", "600/minute"),
+        "api_key": os.environ.get("STAGEPLAY_THROTTLE_API_KEY", "600/minute"),
+        "council": os.environ.get("STAGEPLAY_THROTTLE_COUNCIL", "20/hour"),
+    },
+    "EXCEPTION_HANDLER": "stageplay.api.exceptions.exception_handler",
+    "UNICODE_JSON": False,  # \u-escape non-ASCII, bidi controls included
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "StagePlay API",
@@ -174,13 +219,77 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Security: request sizes, cookies, HTTPS and the logs.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # form fields, without files
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads go to a temp file
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 500
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+CSRF_TRUSTED_ORIGINS = [
+    o.strip()
+    for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",")
+    if o.strip()
+]
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = _env_flag("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_flag("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if _env_flag("STAGEPLAY_BEHIND_PROXY", False):
+        # Only behind a proxy that sets this header itself and strips the client's.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "redact": {"()": "stageplay.security.RedactingFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "{levelname} {asctime} {name}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "redact"],
+            "level": "ERROR",
+        },
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {
+            "handlers": ["console", "mail_admins"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
 }
 
 # StagePlay's own options, read through stageplay.conf.stage_settings.
 STAGEPLAY = {
     "BACKEND": os.environ.get("STAGEPLAY_BACKEND", "embedded"),
     "BACKEND_OPTIONS": {
-        "embedded": {"path": str(BASE_DIR / "agents" / "stage_model")},
+        "embedded": {
+            "path": os.environ.get(
+                "STAGEPLAY_EMBEDDED_PATH", str(BASE_DIR / "agents" / "stage_model")
+            )
+        },
         "transformers": {"path": os.environ.get("STAGEPLAY_MODEL_PATH", "")},
         "openai": {
             "base_url": os.environ.get("STAGEPLAY_OPENAI_URL", ""),

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from performances.models import ChatMessage, Line, Performance, Reaction, RoleClaim
 from stageplay.accounts.models import Consent, ErasureRecord, Profile
+from stageplay.api.models import UserAPIKey
 
 REDACTED = "[removed at the performer's request]"
 
@@ -113,6 +114,19 @@ PERSONAL_DATA: dict[str, PersonalData] = {
         erase=lambda u: Performance.objects.filter(created_by=u).update(
             created_by=None
         ),
+    ),
+    "api.UserAPIKey.user": PersonalData(
+        # The key's description only: its hash never leaves the database.
+        export=lambda u: _rows(
+            UserAPIKey.objects.filter(user=u),
+            "name",
+            "prefix",
+            "created",
+            "expiry_date",
+            "revoked",
+            "last_used_at",
+        ),
+        erase=lambda u: _delete(UserAPIKey.objects.filter(user=u)),
     ),
     "admin.LogEntry.user": PersonalData(
         export=lambda u: _rows(

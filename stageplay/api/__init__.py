@@ -1,0 +1,1 @@
+"""StagePlay's REST API: characters, scenes, performances, the council, API keys."""
