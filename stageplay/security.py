@@ -67,8 +67,15 @@ def too_large(request: HttpRequest, size: int | None, limit: int) -> HttpRespons
     return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
 
 
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
 class RequestSizeLimitMiddleware:
-    """Refuse request bodies over the limit with 413 before anything reads them."""
+    """Refuse request bodies over the limit with 413 before anything reads them.
+
+    Form posts are parsed here, so a form field over DATA_UPLOAD_MAX_MEMORY_SIZE is
+    a clear 413 too, not the 400 Django would answer when CSRF checking reads it.
+    """
 
     def __init__(self, get_response: Handler):
         self.get_response = get_response
@@ -86,6 +93,11 @@ class RequestSizeLimitMiddleware:
         limit = body_limit(request)
         if size > limit:
             return too_large(request, size, limit)
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            try:
+                request.POST  # noqa: B018 - parse now: before CSRF reads it
+            except RequestDataTooBig:
+                return too_large(request, None, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         return self.get_response(request)
 
     def process_exception(

@@ -18,6 +18,9 @@ from performances.selectors import line_frame, transcript_get
 # Explicit bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069):
 # in a subtitle or script they could reorder what a reader sees.
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# SubRip has no escapes, and players read <b>, <i>, <font> (some any tag) as markup:
+# in spoken text, angle brackets become their fullwidth forms.
+SUBRIP_BRACKETS = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
 
 
 @dataclass(frozen=True)
@@ -54,15 +57,20 @@ def _plain(text: str) -> str:
     return BIDI_CONTROLS.sub("", text)
 
 
-def _text_lines(performance: Performance) -> list[TranscriptLine]:
-    """Return the transcript as exporter lines, without bidi control characters."""
+def _no_tags(text: str) -> str:
+    """Return `text` with angle brackets a subtitle player cannot read as tags."""
+    return text.translate(SUBRIP_BRACKETS)
+
+
+def _text_lines(performance: Performance, clean=_plain) -> list[TranscriptLine]:
+    """Return the transcript as exporter lines, passed through `clean`."""
     return [
         TranscriptLine(
             index=line.index,
-            speaker_name=_plain(line.speaker_name),
-            text=_plain(line.text),
+            speaker_name=clean(line.speaker_name),
+            text=clean(line.text),
             emotion=line.emotion,
-            direction=_plain(line.direction),
+            direction=clean(line.direction),
             created_at=line.created_at,
             kind=line.kind,
         )
@@ -86,7 +94,9 @@ def transcript_export(*, performance: Performance, fmt: str) -> Export:
         }
         body = json.dumps(document, ensure_ascii=True, indent=2) + "\n"
     elif fmt == "srt":
-        body = transcript_to_srt(_text_lines(performance))
+        body = transcript_to_srt(
+            _text_lines(performance, clean=lambda t: _no_tags(_plain(t)))
+        )
     elif fmt == "vtt":
         body = transcript_to_vtt(_text_lines(performance))
     else:

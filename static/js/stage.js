@@ -13,6 +13,11 @@ const READING_MS_PER_CHAR = 45;
 let socket = null;
 let countdownTimer = null;
 
+// Colours arrive as data attributes: the Content-Security-Policy allows no inline style.
+document.querySelectorAll("[data-colour]").forEach((node) => {
+  node.style.setProperty("--actor", node.dataset.colour);
+});
+
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
