@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
+from rest_framework.throttling import BaseThrottle
 
 from stageplay.conf import stage_settings
 
@@ -121,8 +122,9 @@ def _login_paths() -> set[str]:
 
 
 def client_address(request: HttpRequest) -> str:
-    """Return the client's address as the server saw it (not a forwarded header)."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """Return the client's address, trusting X-Forwarded-For only as far as
+    `REST_FRAMEWORK["NUM_PROXIES"]` says, exactly as the API's throttles do."""
+    return BaseThrottle().get_ident(request) or "unknown"
 
 
 def _digest(text: str) -> str:

@@ -193,7 +193,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "stageplay.api.renderers.StageBrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "stageplay.api.pagination.StagePagination",
@@ -209,6 +209,9 @@ REST_FRAMEWORK = {
         "api_key": os.environ.get("STAGEPLAY_THROTTLE_API_KEY", "600/minute"),
         "council": os.environ.get("STAGEPLAY_THROTTLE_COUNCIL", "20/hour"),
     },
+    # Proxies in front of the site: 0 trusts no X-Forwarded-For (clients could forge
+    # it to dodge limits); N takes the client address N hops from the right.
+    "NUM_PROXIES": int(os.environ.get("STAGEPLAY_NUM_PROXIES", "0")),
     "EXCEPTION_HANDLER": "stageplay.api.exceptions.exception_handler",
     "UNICODE_JSON": False,  # \u-escape non-ASCII, bidi controls included
 }

@@ -62,6 +62,7 @@ def our_pages(show, cast) -> list[str]:
         f"/admin/agents/character/{character.pk}/change/",
         "/admin/api/userapikey/add/",
         "/api/docs/",
+        "/api/characters/?format=api",
     ]
 
 

@@ -68,3 +68,23 @@ def test_the_council_has_a_tighter_limit_of_its_own(rates, audience_user, cast):
     assert client.post("/api/council/", body, format="json").status_code == 200
     assert client.post("/api/council/", body, format="json").status_code == 429
     assert client.get("/api/characters/").status_code == 200
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_limit(rates, cast):
+    rates(anon="2/minute")
+    client = APIClient(REMOTE_ADDR="203.0.113.5")
+    statuses = [
+        client.get("/api/characters/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(rates, cast, settings):
+    rates(anon="1/minute")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy = APIClient(REMOTE_ADDR="10.0.0.1")
+    first = proxy.get("/api/characters/", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    second = proxy.get("/api/characters/", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    again = proxy.get("/api/characters/", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert [first.status_code, second.status_code, again.status_code] == [200, 200, 429]
