@@ -54,9 +54,8 @@ def test_a_performance_streams_into_the_browser_and_a_human_joins(
     page.click("form.staging button[type=submit]")
     page.wait_for_url("**/performances/*/")
     expect(page.locator("#status")).to_have_text("Running")
-    page.wait_for_function(
-        "document.querySelectorAll('#transcript li.line').length >= 5", timeout=60_000
-    )
+    # A locator, not a string predicate: the page's CSP forbids eval.
+    expect(page.locator("#transcript li.line").nth(4)).to_be_attached(timeout=60_000)
     texts = page.locator("#transcript li.line .text").all_text_contents()
     assert all(t.strip() for t in texts[:5])
 
