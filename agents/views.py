@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -26,6 +28,7 @@ from agents.prompting import PromptBudgetError
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "council"
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # as in DRF's rate strings
 UNAVAILABLE = (
     "The council's model is not available on this server right now; please try "
     "again later (the administrators can see why in the server log)."
@@ -67,9 +70,35 @@ def _error(exc: Exception) -> JsonResponse:
     )
 
 
+def _refusal(request: HttpRequest) -> JsonResponse | None:
+    """Return why this client may not run the model now, or None when it may.
+
+    Each answer runs the model, so only signed-in users may ask, within the same
+    `council` rate as the REST API's council endpoint.
+    """
+    if not request.user.is_authenticated:
+        return JsonResponse(
+            {"error": "Sign in to pose a problem to the council."}, status=401
+        )
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["council"]
+    count, unit = rate.split("/")
+    allowed, period = int(count), PERIODS[unit[0]]
+    key = f"council-page:{request.user.pk}"
+    cache.add(key, 0, timeout=period)
+    if cache.incr(key) > allowed:
+        return JsonResponse(
+            {"error": f"The council hears at most {rate} per person; try again later."},
+            status=429,
+        )
+    return None
+
+
 @require_POST
 def council_agent_answer(request: HttpRequest, agent: str):
     """Return one agent's answer to the posted task, as JSON, and remember it."""
+    refusal = _refusal(request)
+    if refusal is not None:
+        return refusal
     try:
         task = _task_from(request)
         name, character = council_member(name=agent)

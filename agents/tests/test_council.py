@@ -304,8 +304,10 @@ SCRIPTED = "agents.tests.scripted.ScriptedBackend"
 
 
 @pytest.fixture
-def web_council(settings):
+def web_council(settings, client, django_user_model):
     from agents.minds import backend_cache_clear
+
+    client.force_login(django_user_model.objects.create_user("asker", password="x"))
 
     backend_cache_clear()
     settings.STAGEPLAY = {
@@ -355,8 +357,11 @@ def test_answers_arrive_one_by_one_then_the_synthesis(cast, client, web_council)
     assert "(Mutsuki Kamijo): People stay quiet" in body["solution"]
 
 
-def test_the_page_needs_the_csrf_token_from_its_cookie(cast, web_council):
+def test_the_page_needs_the_csrf_token_from_its_cookie(
+    cast, web_council, django_user_model
+):
     client = Client(enforce_csrf_checks=True)
+    client.force_login(django_user_model.objects.get(username="asker"))
     url = "/council/agents/kazuki/answer/"
     assert ask(client, url, {"task": TASK}).status_code == 403
     token = client.get("/council/").cookies["csrftoken"].value
@@ -386,8 +391,34 @@ def test_a_synthesis_ignores_answers_to_another_task(cast, client, web_council):
     assert response.status_code == 400
 
 
-def test_a_broken_model_is_a_friendly_error_not_a_traceback(cast, client, settings):
+def test_asking_the_council_needs_sign_in(cast):
+    response = ask(Client(), "/council/agents/kazuki/answer/", {"task": TASK})
+    assert response.status_code == 401
+    assert "Sign in" in response.json()["error"]
+
+
+def test_the_council_page_is_rate_limited(cast, client, web_council, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "council": "2/hour",
+        },
+    }
+    url = "/council/agents/kazuki/answer/"
+    assert [ask(client, url, {"task": TASK}).status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
+
+
+def test_a_broken_model_is_a_friendly_error_not_a_traceback(
+    cast, client, settings, django_user_model
+):
     from agents.minds import backend_cache_clear
+
+    client.force_login(django_user_model.objects.create_user("asker", password="x"))
 
     backend_cache_clear()
     settings.STAGEPLAY = {
