@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 
 from django.conf import settings
 
+from performances.events import server_loop_bind
 from stageplay.conf import stage_settings
 
 log = logging.getLogger(__name__)
@@ -29,3 +31,14 @@ def start_embedded_worker() -> None:
 
     worker = worker_thread_start()
     log.info("embedded stage worker %s started in the web process", worker.name)
+
+
+class ServerLoopBinder:
+    """ASGI wrapper that tells the event senders which loop serves the sockets."""
+
+    def __init__(self, application) -> None:
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        server_loop_bind(asyncio.get_running_loop())
+        return await self.application(scope, receive, send)

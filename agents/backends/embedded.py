@@ -26,6 +26,9 @@ from agents.promptbook import (
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "stage_model"
 
 
+MIN_TEXT_TOKENS = 3  # tokens of text a line must have before it may end
+
+
 class EmbeddedBackend(HuggingFaceBackend):
     """The shipped stage model: reads a cue, speaks one line as `[emotion] text`.
 
@@ -69,6 +72,7 @@ class EmbeddedBackend(HuggingFaceBackend):
         }
         self._first_mask = self._mask(allowed=set(self.emotion_ids))
         self._text_mask = self._mask(banned=self.special_ids - {self.eot_id})
+        self._opening_mask = self._mask(banned=self.special_ids)
 
     def _mask(
         self, allowed: set[int] | None = None, banned: set[int] = frozenset()
@@ -88,8 +92,16 @@ class EmbeddedBackend(HuggingFaceBackend):
         return render_cue(self._known_speakers(cue))
 
     def adjust_logits(self, logits: torch.Tensor, step: int) -> torch.Tensor:
-        """Return logits where step 0 allows only emotions, later steps no specials."""
-        return logits + (self._first_mask if step == 0 else self._text_mask)
+        """Return logits where step 0 allows only emotions, later steps no specials.
+
+        The line may not end before MIN_TEXT_TOKENS tokens of text, so every line
+        says something.
+        """
+        if step == 0:
+            return logits + self._first_mask
+        if step <= MIN_TEXT_TOKENS:
+            return logits + self._opening_mask
+        return logits + self._text_mask
 
     def surface_text(self, ids: list[int]) -> str:
         """Return `[emotion] text` for the generated ids, without special tokens."""

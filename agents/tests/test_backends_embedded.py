@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.backends import BackendError, GenerationRequest, load_backend
-from agents.backends.embedded import EmbeddedBackend
+from agents.backends.embedded import MIN_TEXT_TOKENS, EmbeddedBackend
 from agents.promptbook import EMOTIONS, Cue, ScriptLine, parse_line
 from agents.tests.tiny_models import STAGE_HEADING, STAGE_LINES
 
@@ -41,6 +41,19 @@ def test_every_sampled_line_parses_and_leaks_no_special_token(untrained_backend)
         parsed = parse_line(text)
         assert parsed.emotion in EMOTIONS
         assert text.startswith(f"[{parsed.emotion}] ")
+
+
+def test_a_line_cannot_end_before_it_says_something(untrained_backend):
+    # A model that wants to stop at once is held to MIN_TEXT_TOKENS tokens of text.
+    import torch
+
+    logits = torch.zeros(1, untrained_backend._text_mask.shape[0])
+    logits[0, untrained_backend.eot_id] = 100.0
+    for step in range(1, MIN_TEXT_TOKENS + 1):
+        chosen = untrained_backend.adjust_logits(logits, step).argmax().item()
+        assert chosen != untrained_backend.eot_id
+    ending = untrained_backend.adjust_logits(logits, MIN_TEXT_TOKENS + 1)
+    assert ending.argmax().item() == untrained_backend.eot_id
 
 
 def test_a_seed_makes_the_stage_model_repeatable(untrained_backend):

@@ -2,39 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from agents.models import Character
 from performances import services
 from performances.models import Scene
 
-CHROMIUM = os.environ.get("STAGEPLAY_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture
-def chromium(monkeypatch):
-    """Return headless Chromium driven by Playwright, or skip saying why."""
-    if not shutil.which(CHROMIUM):
-        message = f"CHROMIUM NOT FOUND at {CHROMIUM}: the CSP browser test did not run."
-        if os.environ.get("STAGEPLAY_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; let the ORM run.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
 
 
 def test_pages_admin_and_api_docs_run_without_policy_violations(

@@ -344,15 +344,11 @@ def test_redaction_leaves_ordinary_messages_alone():
         assert redact(text) == text
 
 
-def test_the_configured_handlers_redact_what_they_write():
-    configured = [h for h in logging.getLogger().handlers if h.filters]
-    assert configured and all(
-        any(isinstance(f, RedactingFilter) for f in h.filters) for h in configured
-    )
-    django_handlers = logging.getLogger("django").handlers
-    assert all(
-        any(isinstance(f, RedactingFilter) for f in h.filters) for h in django_handlers
-    )
+def test_the_configured_handlers_redact_what_they_write(settings):
+    handlers = settings.LOGGING["handlers"]
+    assert handlers and all("redact" in h.get("filters", []) for h in handlers.values())
+    redact = settings.LOGGING["filters"]["redact"]
+    assert redact["()"].endswith("RedactingFilter")
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(RedactingFilter())

@@ -2,50 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import shutil
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
+from asgiref.sync import SyncToAsync
+from channels.layers import channel_layers
 from channels.testing.live import make_application, set_database_connection
 from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections
 
-CHROMIUM = os.environ.get("STAGEPLAY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
+def _server_setup() -> None:
+    """Prepare the forked server: the test database and fresh thread pools.
 
-@pytest.fixture(scope="session")
-def chromium(django_db_setup, django_db_blocker):
-    """Launch Debian's Chromium through Playwright, or say loudly why not."""
-    if not shutil.which(CHROMIUM):
-        message = (
-            f"CHROMIUM NOT FOUND at {CHROMIUM}: browser tests did not run. "
-            "Install Debian's chromium package (apt-get install chromium)."
-        )
-        if os.environ.get("STAGEPLAY_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; Django's guard
-    # against ORM calls from async code would refuse the test's own database work.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+    Threads do not survive a fork, but asgiref's executor for thread-sensitive
+    work (every database call of a consumer) would still believe its worker
+    thread exists and queue work forever.
+    """
+    set_database_connection()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
 @pytest.fixture
@@ -53,10 +30,13 @@ def stage_server(transactional_db, settings):
     """Serve the project with daphne in a forked process, embedded worker included."""
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
     connections.close_all()
+    # The fork must build its own in-memory layer on its own event loop: one made
+    # by an earlier test here is bound to a loop the server does not run.
+    channel_layers.backends.clear()
     process = DaphneProcess(
         "localhost",
         partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-        setup=set_database_connection,
+        setup=_server_setup,
     )
     process.start()
     while not process.ready.wait(timeout=1):
