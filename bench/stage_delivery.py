@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BARE_CHANNEL = "stageplay-bench-bare"
+CONNECT_GAP = 0.005  # seconds between two viewers' connections
+WAIT_SECONDS = 120  # how long viewers wait for every line before giving up
 
 
 def free_port() -> int:
@@ -59,36 +61,52 @@ async def bare_server(port: int, redis_url: str) -> None:
 
 
 async def viewers(url: str, count: int, lines: int, out: str, origin: str) -> None:
-    """Connect `count` viewers, record each line's arrival time, write them to `out`."""
+    """Connect `count` viewers, record each line's arrival time, write them to `out`.
+
+    Viewers that fail to connect are counted, not waited for.
+    """
     import websockets
 
     arrivals: list[list[float]] = []
-    ready = 0
+    settled = 0
+    failed = 0
 
     async def viewer():
-        nonlocal ready
+        nonlocal settled, failed
         seen: list[float] = []
-        async with websockets.connect(
-            url, origin=origin, max_size=None, open_timeout=60
-        ) as ws:
-            ready += 1
-            async for raw in ws:
-                frame = json.loads(raw)
-                if frame.get("type") == "line.end":
-                    seen.append(time.time())
-                    if len(seen) == lines:
-                        break
+        try:
+            ws = await websockets.connect(
+                url, origin=origin, max_size=None, open_timeout=60
+            )
+        except (OSError, websockets.WebSocketException, TimeoutError):
+            failed += 1
+            settled += 1
+            return
+        settled += 1
+        try:
+            async with ws:
+                async for raw in ws:
+                    frame = json.loads(raw)
+                    if frame.get("type") == "line.end":
+                        seen.append(time.time())
+                        if len(seen) == lines:
+                            break
+        except (OSError, websockets.WebSocketException):
+            pass
         arrivals.append(seen)
 
     tasks = []
     for _ in range(count):
         tasks.append(asyncio.create_task(viewer()))
-        await asyncio.sleep(0.002)
-    while ready < count:
+        await asyncio.sleep(CONNECT_GAP)
+    while settled < count:
         await asyncio.sleep(0.05)
-    Path(out + ".ready").write_text("1")
-    await asyncio.wait_for(asyncio.gather(*tasks), timeout=300)
-    Path(out).write_text(json.dumps(arrivals))
+    Path(out + ".ready").write_text(str(failed))
+    done, pending = await asyncio.wait(tasks, timeout=WAIT_SECONDS)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    Path(out).write_text(json.dumps({"failed": failed, "arrivals": arrivals}))
 
 
 def start_viewers(url: str, count: int, lines: int, origin: str) -> tuple:
@@ -113,14 +131,16 @@ def start_viewers(url: str, count: int, lines: int, origin: str) -> tuple:
     return proc, out
 
 
-def latencies(commits: list[float], out: str) -> list[float]:
-    """Return every viewer's delay for every line, in milliseconds."""
-    arrivals = json.loads(Path(out).read_text())
-    return [
+def latencies(commits: list[float], out: str) -> tuple[list[float], int]:
+    """Return every viewer's delay for every line in ms, and how many never connected."""
+    result = json.loads(Path(out).read_text())
+    delays = [
         (arrived - commits[i]) * 1000
-        for seen in arrivals
+        for seen in result["arrivals"]
         for i, arrived in enumerate(seen)
     ]
+    expected = (len(result["arrivals"])) * len(commits)
+    return delays, result["failed"] + (expected - len(delays)) / max(1, len(commits))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -128,7 +148,7 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else 0.0
 
 
-def run_stage(count: int, lines: int, redis_url: str, data_dir: str) -> list[float]:
+def run_stage(count: int, lines: int, redis_url: str, data_dir: str) -> tuple:
     """Measure StagePlay's websocket for `count` viewers."""
     import django
 
@@ -171,7 +191,7 @@ def run_stage(count: int, lines: int, redis_url: str, data_dir: str) -> list[flo
             )
             commits.append(time.time())
             time.sleep(0.2)
-        proc.wait(timeout=300)
+        proc.wait(timeout=WAIT_SECONDS + 60)
         django.db.connections.close_all()
         return latencies(commits, out)
     finally:
@@ -179,7 +199,7 @@ def run_stage(count: int, lines: int, redis_url: str, data_dir: str) -> list[flo
         server.wait()
 
 
-def run_bare(count: int, lines: int, redis_url: str) -> list[float]:
+def run_bare(count: int, lines: int, redis_url: str) -> tuple:
     """Measure the bare websockets broadcast for `count` viewers."""
     import redis
 
@@ -204,7 +224,7 @@ def run_bare(count: int, lines: int, redis_url: str) -> list[float]:
             commits.append(time.time())
             client.publish(BARE_CHANNEL, json.dumps(frame))
             time.sleep(0.2)
-        proc.wait(timeout=300)
+        proc.wait(timeout=WAIT_SECONDS + 60)
         return latencies(commits, out)
     finally:
         server.terminate()

@@ -36,12 +36,14 @@ class PerformanceConsumer(AsyncJsonWebsocketConsumer):
         self.performance_id = int(self.scope["url_route"]["kwargs"]["pk"])
         self.user = self.scope.get("user")
         self.sent_times: list[float] = []
+        # Join the group before reading the snapshot, so a line committed in between
+        # arrives as a frame too (the viewer replaces a line it already has).
+        self.group = performance_group(self.performance_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
         snapshot = await self._snapshot()
         if snapshot is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.group = performance_group(self.performance_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_json(snapshot)
 

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from agents.council import MAX_TASK_CHARS
 from agents.models import Character
-from agents.services import CHARACTER_FIELDS
+from agents.services import CHARACTER_FIELDS, SCENE_FIELDS
 from performances.models import Line, Performance, Reaction, Scene, SceneRole
 from performances.selectors import line_frame
 
@@ -51,20 +51,7 @@ class SceneSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Scene
-        fields = [
-            "slug",
-            "title",
-            "kind",
-            "location",
-            "time",
-            "synopsis",
-            "opening",
-            "task",
-            "turn_limit",
-            "ending",
-            "allow_consecutive",
-            "cast",
-        ]
+        fields = [*SCENE_FIELDS, "cast"]
         read_only_fields = fields
 
 
