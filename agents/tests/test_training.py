@@ -215,6 +215,8 @@ def test_training_will_not_overwrite_a_run_or_resume_nothing(trained, scenes, tm
         train(TINY, scenes, tmp_path, resume=True, progress=False, log=quiet)
     with pytest.raises(TrainingError, match="another config"):
         train(replace(TINY, max_steps=30), scenes, trained, resume=True, log=quiet)
+    with pytest.raises(TrainingError, match="corpus changed"):
+        train(TINY, scenes[:-1], trained, resume=True, log=quiet)
 
 
 def test_blade_preset_fits_the_shipping_budget():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import platform
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -60,6 +62,7 @@ class TrainConfig:
     keep_best: bool = True  # ship the weights of the best held-out loss, not the last
     time_limit_s: float = 0.0  # stop early after this much training time (0: never)
     device: str = "auto"  # "auto" (GPU when present), "cpu" or "cuda"
+    precision: str = "auto"  # "fp32", "bf16" (autocast) or "auto": bf16 if supported
 
 
 @dataclass
@@ -97,6 +100,24 @@ def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """Return the dtype to autocast matrix products to, or None for plain fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+
+
+def _precision(
+    device: torch.device, dtype: torch.dtype | None
+) -> AbstractContextManager:
+    """Return a context that autocasts to `dtype`, or does nothing when it is None."""
+    return torch.autocast(device.type, dtype=dtype) if dtype else nullcontext()
 
 
 def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
@@ -152,6 +173,7 @@ def train(
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     device = _device(config.device)
+    autocast = _autocast_dtype(config.precision, device)
 
     # the tokenizer: trained once on the training scenes, reloaded on resume
     if resume:
@@ -171,6 +193,9 @@ def train(
             held_windows[int(i * stride)] for i in range(config.eval_windows)
         ]
     pad_id = tokenizer.pad_token_id
+    digest = hashlib.sha256(
+        json.dumps([w.input_ids for w in train_windows + held_windows]).encode()
+    ).hexdigest()  # the data a checkpoint belongs to
 
     # the model, the optimizer and the batch order, all from the seed
     torch.manual_seed(config.seed)
@@ -182,12 +207,18 @@ def train(
     step, seconds = 0, 0.0
     best_val, best_step, val = math.inf, -1, math.nan
     history: dict[str, list[list[float]]] = {"train": [], "val": []}
+    running, running_n = 0.0, 0  # the training loss since the last curve point
     if resume:
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         if state["config"] != asdict(config):
             raise TrainingError(
                 f"the checkpoint in {out_dir} was made with another config; resume "
                 "with the same preset, or start a new run in another directory"
+            )
+        if state["data"] != digest:
+            raise TrainingError(
+                f"the scenes differ from those the checkpoint in {out_dir} was "
+                "trained on (was the corpus changed?); start a new run instead"
             )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -197,6 +228,7 @@ def train(
             torch.cuda.set_rng_state(state["cuda_rng"], device)
         step, seconds, history = state["step"], state["seconds"], state["history"]
         best_val, best_step = state["best_val"], state["best_step"]
+        running, running_n = state["running"], state["running_n"]
         log(f"resuming {out_dir} at step {step}")
 
     def checkpoint() -> None:
@@ -216,17 +248,20 @@ def train(
                 "history": history,
                 "best_val": best_val,
                 "best_step": best_step,
+                "running": running,
+                "running_n": running_n,
+                "data": digest,
             },
         )
 
     log(
-        f"training {count_parameters(model):,} parameters on {device.type}: "
+        f"training {count_parameters(model):,} parameters on {device.type} "
+        f"({autocast or torch.float32}): "
         f"{len(train_windows)} windows from {len(train_scenes)} scenes, "
         f"{len(held_windows)} held out from {len(held_scenes)}"
     )
     bar = tqdm(total=config.max_steps, initial=step, disable=not progress, unit="step")
     model.train()
-    running, running_n = 0.0, 0
     stop = config.max_steps if until_step is None else min(until_step, config.max_steps)
     started = time.perf_counter() - seconds
     while step < stop:
@@ -239,7 +274,8 @@ def train(
         )
         batch = collate([train_windows[i] for i in picks.tolist()], pad_id)
         batch = {key: value.to(device) for key, value in batch.items()}
-        nll, count = batch_nll(model, batch)
+        with _precision(device, autocast):
+            nll, count = batch_nll(model, batch)
         loss = nll / max(count, 1)
         loss.backward()
         if config.grad_clip > 0:
