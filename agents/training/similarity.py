@@ -51,8 +51,12 @@ def on_topic(
     """
     if not answers:
         return []
-    answer_vectors = encoder.encode(answers, normalize_embeddings=True)  # (A, D)
-    task_vectors = encoder.encode(tasks, normalize_embeddings=True)  # (K, D)
+    answer_vectors = encoder.encode(
+        answers, normalize_embeddings=True, show_progress_bar=False
+    )  # (A, D)
+    task_vectors = encoder.encode(
+        tasks, normalize_embeddings=True, show_progress_bar=False
+    )  # (K, D)
     scores = answer_vectors @ task_vectors.T  # (A, K) cosine similarities
     verdicts = []
     for row, (answer, task) in enumerate(zip(answers, own, strict=True)):
