@@ -271,15 +271,17 @@ def main() -> None:
     setup_django(args.redis, data_dir)
     print(
         f"{'viewers':>8} {'stage p50':>10} {'stage p95':>10} {'bare p50':>9} "
-        f"{'bare p95':>9} {'p95 ratio':>10}"
+        f"{'bare p95':>9} {'p95 ratio':>10} {'lost stage/bare':>16}"
     )
     for count in args.viewers:
-        stage = run_stage(count, args.lines, args.redis, data_dir)
-        bare = run_bare(count, args.lines, args.redis)
+        stage, stage_lost = run_stage(count, args.lines, args.redis, data_dir)
+        bare, bare_lost = run_bare(count, args.lines, args.redis)
         ratio = pct(stage, 95) / max(pct(bare, 95), 1e-6)
         print(
             f"{count:>8} {pct(stage, 50):>9.1f}ms {pct(stage, 95):>9.1f}ms "
-            f"{pct(bare, 50):>8.1f}ms {pct(bare, 95):>8.1f}ms {ratio:>9.2f}x"
+            f"{pct(bare, 50):>8.1f}ms {pct(bare, 95):>8.1f}ms {ratio:>9.2f}x "
+            f"{stage_lost:>8.0f}/{bare_lost:<7.0f}",
+            flush=True,
         )
 
 
