@@ -281,7 +281,8 @@ def council_answer(
     """Return `character`'s answer to `task` from its function and parameters.
 
     Risk tolerance sets the sampling temperature and analysis depth the answer's
-    length; both, and the capabilities, are spelt out in the prompt.
+    length; both, and the capabilities, are spelt out in the prompt. When the model
+    has a reranker, the best of STAGEPLAY["BEST_OF"] candidates answers (see speak).
     """
     from agents.minds import backend_for, max_new_tokens_for, speak
 
@@ -301,6 +302,7 @@ def council_answer(
         seed=zlib.crc32(f"{seed}|{character.slug}|{task}".encode()),
         on_delta=on_delta,
         one_line=False,
+        context=task,  # best of N keeps the candidate that answers the task
     )
     return CouncilAnswer(
         agent=agent or GUIDE_NAMES.get(character.slug, character.slug),

@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from agents.backends import BaseBackend, GenerationRequest, load_backend
@@ -38,6 +38,7 @@ from agents.prompting import (
     scene_prompt,
     temperature_for,
 )
+from agents.rerank import Reranker, context_of, pick_best, pieces_of, reranker_for
 from stageplay.conf import stage_settings
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class GeneratedLine:
     attempts: int = 1  # generations it took
     emotion_given: bool = True  # False: the model named none and it was recognised
     prompt: Prompt | None = None  # the prompt of the successful attempt
+    candidates: int = 1  # candidates drawn for it (best of N when more than 1)
 
 
 # Backends
@@ -196,12 +198,30 @@ def speak(
     on_delta: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
     one_line: bool = True,
+    best_of: int | None = None,
+    reranker: Reranker | None = None,
+    context: str | None = None,
 ) -> GeneratedLine:
     """Return what `character` says for `prompt`: streamed, parsed, retried if empty.
 
+    With `best_of` (default STAGEPLAY["BEST_OF"]) above 1 and a reranker (given, or
+    saved beside the backend's model), that many candidates are drawn in one batch
+    and the one that best fits the speaker and `context` (default: the cue's task
+    or last lines) is kept, then streamed to `on_delta` in word-sized pieces;
+    otherwise one candidate streams as it is generated. The latency covers it all.
     Output that parses to no spoken text is retried up to MAX_ATTEMPTS times with
     other seeds, then MindError. A set `cancel` raises TurnCancelled.
     """
+    count = stage_settings.BEST_OF if best_of is None else best_of
+    if count > 1:
+        reranker = reranker or reranker_for(backend)
+    if count <= 1 or reranker is None:
+        count = 1
+    context = context_of(prompt.cue) if context is None else context
+
+    def text_of(raw: str) -> str:
+        return spoken_text(raw, character, list(others), one_line=one_line).text
+
     raw = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         request = GenerationRequest(
@@ -213,15 +233,24 @@ def speak(
             seed=(seed + 104729 * (attempt - 1)) % 2**32,
         )
         started = time.perf_counter()
-        pieces = []
-        for piece in backend.stream(request, cancel):
-            pieces.append(piece)
-            if on_delta is not None:
-                on_delta(piece)
+        if count > 1:
+            pick = pick_best(
+                backend,
+                request,
+                count=count,
+                reranker=reranker,
+                speaker=character.slug,
+                context=context,
+                text_of=text_of,
+                cancel=cancel,
+            )
+            pieces = pieces_of((pick.chosen or pick.generations[0]).text)
+        else:
+            pieces = backend.stream(request, cancel)
+        raw = _relay(pieces, on_delta, cancel)
         if cancel is not None and cancel.is_set():
             raise TurnCancelled(f"{character.name}'s line was cancelled.")
         latency_ms = int((time.perf_counter() - started) * 1000)
-        raw = "".join(pieces)
         parsed = spoken_text(raw, character, list(others), one_line=one_line)
         if not parsed.text:
             logger.info("Empty line from %s (attempt %d): %r", character, attempt, raw)
@@ -239,6 +268,7 @@ def speak(
             attempts=attempt,
             emotion_given=parsed.emotion is not None,
             prompt=prompt,
+            candidates=count,
         )
     raise MindError(
         f"{character.name}'s mind produced no spoken text in {MAX_ATTEMPTS} attempts "
@@ -246,6 +276,22 @@ def speak(
         f"the {getattr(backend, 'name', 'model')!r} backend's model, or choose "
         "another with --backend or STAGEPLAY_BACKEND."
     )
+
+
+def _relay(
+    pieces: Iterable[str],
+    on_delta: Callable[[str], None] | None,
+    cancel: threading.Event | None,
+) -> str:
+    """Pass `pieces` on to `on_delta` until `cancel` is set; return their text."""
+    relayed = []
+    for piece in pieces:
+        if cancel is not None and cancel.is_set():
+            break
+        relayed.append(piece)
+        if on_delta is not None:
+            on_delta(piece)
+    return "".join(relayed)
 
 
 def line_generate(

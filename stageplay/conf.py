@@ -9,6 +9,8 @@ from django.conf import settings
 DEFAULTS: dict[str, Any] = {
     "BACKEND": "embedded",  # a short name or an import string of a model backend
     "BACKEND_OPTIONS": {},  # backend name -> keyword options (paths, URLs, keys)
+    "BEST_OF": 4,  # candidates drawn per line and re-ranked, when the model has a
+    # reranker (agents/stage_model/reranker/); 1 streams a single candidate
     "CAST_FILE": "",  # the data file `load_cast` reads
     "MAX_CAST": 12,  # most characters a scene may put on stage
     "MIN_CAST": 1,  # fewest characters a scene may put on stage

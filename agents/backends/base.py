@@ -69,12 +69,14 @@ class BaseBackend:
             "subclasses of BaseBackend must provide a count_tokens() method"
         )
 
-    def generate(self, request: GenerationRequest) -> Generation:
+    def generate(
+        self, request: GenerationRequest, cancel: threading.Event | None = None
+    ) -> Generation:
         """Return the whole generation for `request`, with its timings."""
         started = time.perf_counter()
         first = None
         pieces = []
-        for piece in self.stream(request):
+        for piece in self.stream(request, cancel):
             if first is None and piece:
                 first = time.perf_counter()
             pieces.append(piece)
@@ -84,8 +86,11 @@ class BaseBackend:
             tokens=self.count_tokens(text) if text else 0,
             latency_ms=(time.perf_counter() - started) * 1000,
             first_token_ms=None if first is None else (first - started) * 1000,
+            finish_reason="cancelled" if cancel and cancel.is_set() else "stop",
         )
 
-    def generate_batch(self, requests: list[GenerationRequest]) -> list[Generation]:
+    def generate_batch(
+        self, requests: list[GenerationRequest], cancel: threading.Event | None = None
+    ) -> list[Generation]:
         """Return one generation per request, in order (here: one after another)."""
-        return [self.generate(request) for request in requests]
+        return [self.generate(request, cancel) for request in requests]

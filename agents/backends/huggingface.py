@@ -334,17 +334,21 @@ class HuggingFaceBackend(BaseBackend):
         for _, piece in self._decode([request], cancel):
             yield piece
 
-    def generate(self, request: GenerationRequest) -> Generation:
+    def generate(
+        self, request: GenerationRequest, cancel: threading.Event | None = None
+    ) -> Generation:
         """Return the whole generation for `request`, counting real tokens."""
-        return self.generate_batch([request])[0]
+        return self.generate_batch([request], cancel)[0]
 
-    def generate_batch(self, requests: list[GenerationRequest]) -> list[Generation]:
+    def generate_batch(
+        self, requests: list[GenerationRequest], cancel: threading.Event | None = None
+    ) -> list[Generation]:
         """Return one generation per request, decoded together in one batch."""
         if not requests:
             return []
         started = time.perf_counter()
         rows: list[_Row] = []
-        for _ in self._decode(requests, None, rows):
+        for _ in self._decode(requests, cancel, rows):
             pass
         return [_generation(row, started) for row in rows]
 

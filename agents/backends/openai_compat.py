@@ -98,12 +98,14 @@ class OpenAICompatibleBackend(BaseBackend):
             if chunk.text:
                 yield chunk.text
 
-    def generate(self, request: GenerationRequest) -> Generation:
+    def generate(
+        self, request: GenerationRequest, cancel: threading.Event | None = None
+    ) -> Generation:
         """Return the whole completion, with the server's token count when sent."""
         started = time.perf_counter()
         first = None
         pieces, counted, reported, reason = [], 0, None, "stop"
-        for chunk in self._chunks(request, None):
+        for chunk in self._chunks(request, cancel):
             if chunk.text:
                 first = first or time.perf_counter()
                 pieces.append(chunk.text)
@@ -118,12 +120,14 @@ class OpenAICompatibleBackend(BaseBackend):
             finish_reason=reason,
         )
 
-    def generate_batch(self, requests: list[GenerationRequest]) -> list[Generation]:
+    def generate_batch(
+        self, requests: list[GenerationRequest], cancel: threading.Event | None = None
+    ) -> list[Generation]:
         """Return one completion per request, sent concurrently (servers batch them)."""
         if not requests:
             return []
         with ThreadPoolExecutor(max_workers=min(len(requests), 16)) as pool:
-            return list(pool.map(self.generate, requests))
+            return list(pool.map(lambda r: self.generate(r, cancel), requests))
 
     def payload(self, request: GenerationRequest) -> dict:
         """Return the JSON body of the chat-completion request."""

@@ -14,7 +14,7 @@ from agents.training.similarity import load_sentence_model, on_topic
 from agents.training.toy import toy_scenes
 from agents.training.train import train
 
-FAST = EvalConfig(samples=6, council_scenes=1, max_new_tokens=24)
+FAST = EvalConfig(samples=6, council_scenes=1, max_new_tokens=24, best_of=2)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,27 @@ def test_evaluation_writes_json_and_markdown_reports(report):
     ):
         assert row in page
     assert "nan" not in page
+
+
+def test_the_report_gives_stage_lines_without_and_with_reranking(report):
+    result, out = report
+    reranking = result["reranking"]
+    one, best = reranking["without_reranking"], reranking["with_reranking"]
+
+    assert reranking["reranker"] == "fitted on the training split"
+    assert (one["best_of"], best["best_of"]) == (1, 2)
+    assert reranking["samples"] == 6 and reranking["council_answers"] == 4
+    for section in (one, best):
+        for key in ("format_valid", "speaker_id", "copied_8gram_share"):
+            assert share(section[key])
+        assert share(section["distinct_2"]) and share(section["council_on_topic"])
+        assert section["latency_ms"] > 0
+    # a re-ranked line shows only once every candidate is drawn and scored
+    assert best["first_token_ms"] == best["latency_ms"]
+    assert one["first_token_ms"] <= one["latency_ms"]
+    page = (out / "report.md").read_text()
+    assert "| without re-ranking (N=1) | with re-ranking (best of 2) |" in page
+    assert "speaker ID / ceiling" in page
 
 
 def test_evaluation_uses_the_split_recorded_at_training(model_dir, scenes):

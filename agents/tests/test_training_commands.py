@@ -63,6 +63,31 @@ def test_train_model_trains_the_tiny_preset_on_a_corpus(trained):
     assert record["finished"] and record["steps"] == 60
     assert len(record["train_titles"]) + len(record["heldout_titles"]) == 12
     assert "12 scenes" in printed and "Trained" in printed and str(out) in printed
+    reranker = json.loads((out / "reranker" / "reranker.json").read_text())
+    assert reranker["titles"] == sorted(record["train_titles"])
+    assert "Reranker fitted" in printed
+
+
+def test_build_reranker_fits_one_beside_an_existing_model(trained, corpus):
+    out, _ = trained
+    (out / "reranker" / "reranker.json").unlink()
+    stdout = io.StringIO()
+
+    call_command(
+        "build_reranker", "--model", str(out), "--corpus", str(corpus), stdout=stdout
+    )
+
+    record = json.loads((out / "training.json").read_text())
+    reranker = json.loads((out / "reranker" / "reranker.json").read_text())
+    assert reranker["titles"] == sorted(record["train_titles"])
+    assert f"saved in {out / 'reranker'}" in stdout.getvalue()
+
+
+def test_build_reranker_explains_a_missing_model(corpus, tmp_path):
+    with pytest.raises(CommandError, match="train_model"):
+        call_command(
+            "build_reranker", "--model", str(tmp_path), "--corpus", str(corpus)
+        )
 
 
 def test_train_model_explains_what_is_missing(corpus, tmp_path):
@@ -123,6 +148,8 @@ def test_evaluate_model_writes_the_reports(trained, corpus, tmp_path):
 
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["format"]["samples"] == 3
+    assert report["reranking"]["reranker"] == "saved with the model"
+    assert report["reranking"]["with_reranking"]["best_of"] == 4
     assert "| perplexity, model (held out) |" in stdout.getvalue()
     assert (tmp_path / "report.md").exists()
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM
 
+from agents.backends.base import BackendError
+from agents.backends.embedded import EmbeddedBackend
 from agents.promptbook import NARRATOR, Cue
 from agents.training.dataset import DialogueScene
 from agents.training.generation import Generation, generate_line
@@ -24,6 +26,7 @@ from agents.training.ngram import KneserNeyTrigram
 from agents.training.similarity import load_sentence_model, on_topic
 from agents.training.speaker_id import CORE_CAST, SpeakerClassifier
 from agents.training.splits import split_scenes
+from agents.training.stage_eval import compare_reranking, reranker_for_report
 from agents.training.tokenizer import load_tokenizer
 from agents.training.windows import scene_windows
 
@@ -37,6 +40,8 @@ class EvalConfig:
     max_new_tokens: int = 80  # the longest generated line, in tokens
     temperature: float = 0.8  # sampling temperature
     top_k: int = 50  # sample among the k likeliest tokens
+    top_p: float = 0.95  # nucleus mass of the stage's decoding (minds.TOP_P)
+    best_of: int = 4  # candidates per line in the re-ranked section (1: none)
     seed: int = 0  # seeds the cue draw, the sampling and the random-line baseline
     holdout: float = (
         0.1  # held-out share, used only when the model has no training.json
@@ -120,7 +125,9 @@ def evaluate_model(
 
     The report covers perplexity beside a Kneser-Ney trigram baseline, the format of
     generated lines, who they sound like, overlap with the real next line, diversity,
-    copying from the training scenes, speed, and whether council answers stay on topic.
+    copying from the training scenes, speed, and whether council answers stay on topic;
+    then the line metrics again as the stage draws lines, without and with best-of-N
+    re-ranking (`stage_eval.compare_reranking`).
     """
     config = config or EvalConfig()
     model_dir = Path(model_dir)
@@ -181,6 +188,7 @@ def evaluate_model(
     try:
         classifier = SpeakerClassifier().fit(train_lines)
     except ValueError as error:
+        classifier = None
         speaker_id["skipped"] = str(error)
     else:
         core = [i for i, s in enumerate(speakers) if s in CORE_CAST]
@@ -218,11 +226,12 @@ def evaluate_model(
     council: dict = {"on_topic": None, "answers": 0}
     council_cues = _council_cues(held, config.council_scenes)
     tasks = sorted({s.task for s in scenes if s.kind == "council" and s.task})
+    encoder = load_sentence_model()
     if council_cues and len(tasks) >= 2:
         answers = [sample(cue, 1_000_000 + k) for k, cue in enumerate(council_cues)]
         generations += answers
         verdicts = on_topic(
-            load_sentence_model(),
+            encoder,
             [a.line.text for a in answers],
             [tasks.index(cue.task) for cue in council_cues],
             tasks,
@@ -236,6 +245,38 @@ def evaluate_model(
         }
     else:
         council["skipped"] = "needs a held-out council scene and two council tasks"
+
+    # the same metrics through the stage's decoding, without and with re-ranking
+    def embed(texts: list[str]):
+        return encoder.encode(
+            list(texts), normalize_embeddings=True, show_progress_bar=False
+        )
+
+    try:
+        backend = EmbeddedBackend(path=model_dir, device=device.type)
+    except BackendError as error:
+        reranking: dict = {"skipped": str(error)}
+    else:
+        reranker, source = reranker_for_report(model_dir, train, embed)
+        log(f"drawing stage lines without and with best of {config.best_of}")
+        reranking = {
+            "reranker": source,
+            **compare_reranking(
+                backend,
+                reranker,
+                [cue for cue, _ in pairs],
+                council_cues if len(tasks) >= 2 else [],
+                tasks,
+                best_of=config.best_of,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                max_new_tokens=config.max_new_tokens,
+                seed=config.seed,
+                classifier=classifier,
+                encoder=encoder,
+                copied=copied,
+            ),
+        }
 
     first_token = [g.first_token_s for g in generations]
     decode_s = sum(max(g.seconds - g.first_token_s, 1e-9) for g in generations)
@@ -288,6 +329,7 @@ def evaluate_model(
             "tokens_per_s": decoded / decode_s if decoded else None,
         },
         "council": council,
+        "reranking": reranking,
         "examples": [
             {"speaker": s, "real": r, "generated": g.raw}
             for s, r, g in list(zip(speakers, reals, generations, strict=False))[:8]
@@ -360,12 +402,15 @@ def report_markdown(report: dict) -> str:
         f"# Evaluation of {report['model']}",
         "",
         f"{report['scenes']['heldout']} held-out scenes, "
-        f"{report['scenes']['train']} training scenes.",
+        f"{report['scenes']['train']} training scenes. The generated lines of this "
+        "table are one sample per cue from `model.generate` (top-k), without "
+        "re-ranking; the next section draws them as the stage does.",
         "",
         "| metric | value | note |",
         "| --- | --- | --- |",
         *(f"| {name} | {value} | {note} |" for name, value, note in rows),
         "",
+        *reranking_markdown(report.get("reranking", {}), s.get("real_heldout")),
         "## Examples",
         "",
     ]
@@ -375,3 +420,59 @@ def report_markdown(report: dict) -> str:
             f"  generated: `{example['generated']}`",
         ]
     return "\n".join(lines) + "\n"
+
+
+def reranking_markdown(reranking: dict, ceiling: float | None) -> list[str]:
+    """Return the Markdown lines comparing stage lines without and with re-ranking."""
+    title = "## Stage generation: without and with re-ranking"
+    if "with_reranking" not in reranking:
+        return [title, "", f"Skipped: {reranking.get('skipped', 'not run')}", ""]
+    one, best = reranking["without_reranking"], reranking["with_reranking"]
+
+    def ratio(section: dict) -> str:
+        if section["speaker_id"] is None or not ceiling:
+            return "n/a"
+        return _fmt(section["speaker_id"] / ceiling)
+
+    rows = [
+        ("format valid", "format_valid", 3, f"of {reranking['samples']} lines"),
+        ("ended by itself", "ended", 3, ""),
+        ("speaker ID", "speaker_id", 3, f"{reranking['speaker_id_lines']} lines"),
+        ("copied 8-gram share", "copied_8gram_share", 3, "from training scenes"),
+        ("distinct-1", "distinct_1", 3, ""),
+        ("distinct-2", "distinct_2", 3, ""),
+        (
+            "council answers on topic",
+            "council_on_topic",
+            3,
+            f"{reranking['council_answers']} answers",
+        ),
+        ("time to first token (ms)", "first_token_ms", 1, "median"),
+        ("latency (ms)", "latency_ms", 1, "median, whole line"),
+    ]
+    lines = [
+        title,
+        "",
+        "Lines drawn by the embedded backend as on stage (prompt-book grammar, "
+        f"top-p sampling). Best of {best['best_of']}: that many candidates in one "
+        "batch, the one the reranker scores best is kept; its timings include "
+        "drawing and scoring them all. Speaker ID is measured by the evaluation's "
+        "own classifier (word TF-IDF), which the reranker never uses; the "
+        f"reranker ({reranking['reranker']}) has its own (character n-grams). "
+        "Council on-topic is judged with all-MiniLM-L6-v2, which the reranker also "
+        "uses to score a candidate's fit to its own task (the metric then compares "
+        "it with every task).",
+        "",
+        f"| metric | without re-ranking (N=1) | with re-ranking (best of "
+        f"{best['best_of']}) | note |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {name} | {_fmt(one[key], digits)} | {_fmt(best[key], digits)} "
+            f"| {note} |"
+            for name, key, digits, note in rows
+        ),
+        f"| speaker ID / ceiling | {ratio(one)} | {ratio(best)} | ceiling "
+        f"{_fmt(ceiling)} |",
+        "",
+    ]
+    return lines

@@ -38,11 +38,21 @@ class Command(BaseCommand):
             default=EvalConfig.council_scenes,
             help="held-out council scenes whose task each rider answers",
         )
+        parser.add_argument(
+            "--best-of",
+            type=int,
+            default=EvalConfig.best_of,
+            help="candidates per line in the re-ranked section",
+        )
         parser.add_argument("--seed", type=int, default=EvalConfig.seed)
 
-    def handle(self, *args, model, out, corpus, samples, council_scenes, seed, **opts):
+    def handle(
+        self, *args, model, out, corpus, samples, council_scenes, best_of, seed, **opts
+    ):
         out = out or str(Path(model) / "evaluation")
-        config = EvalConfig(samples=samples, council_scenes=council_scenes, seed=seed)
+        config = EvalConfig(
+            samples=samples, council_scenes=council_scenes, best_of=best_of, seed=seed
+        )
         try:
             scenes = load_corpus(corpus)
             report = evaluate_model(

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from agents.rerank import reranker_build
 from agents.training.corpus import CORPUS_DIR, load_corpus
 from agents.training.importers.base import DatasetError
 from agents.training.presets import PRESETS, get_preset
@@ -72,3 +73,7 @@ class Command(BaseCommand):
             f"{result.seconds / 60:.1f} min, {state}; best held-out loss "
             f"{result.best_val_loss:.4f} at step {result.best_step}. Model in {out}"
         )
+        try:  # the best-of-N reranker, fitted on the same training split
+            reranker_build(out, scenes, log=self.stdout.write)
+        except ValueError as exc:
+            self.stderr.write(f"No reranker: {exc}")
