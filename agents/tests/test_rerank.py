@@ -265,3 +265,54 @@ def test_a_cancel_before_the_batch_streams_nothing(cast, saved):
             cancel=cancel,
         )
     assert deltas == []
+
+
+@pytest.fixture
+def embedded_with_reranker(reranker, tmp_path, monkeypatch):
+    """Return the embedded backend of a tiny stage model with a reranker beside it."""
+    import shutil
+
+    from agents.backends.embedded import EmbeddedBackend
+    from agents.tests.scripted import quick_stage_model
+
+    monkeypatch.setattr(rerank, "sentence_embed", hash_embed)
+    model = shutil.copytree(quick_stage_model(), tmp_path / "model")
+    reranker.save(model / RERANKER_DIR)
+    reranker_cache_clear()
+    yield EmbeddedBackend(path=model, device="cpu")
+    reranker_cache_clear()
+
+
+def test_the_embedded_backend_answers_with_its_best_candidate(
+    cast, embedded_with_reranker, monkeypatch
+):
+    from agents.minds import spoken_text
+
+    backend, drawn = embedded_with_reranker, []
+    batch = backend.generate_batch
+
+    def recording(requests, cancel=None):
+        drawn.extend(batch(requests, cancel))
+        return drawn
+
+    monkeypatch.setattr(backend, "generate_batch", recording)
+    tachibana, deltas = cast["tachibana"], []
+    tachibana.analysis_depth = "low"  # short answers, a quick test
+    answer = council_with(backend, tachibana, on_delta=deltas.append)
+    assert len(drawn) == 4
+    texts = [spoken_text(g.text, tachibana, [], one_line=False).text for g in drawn]
+    scores = rerank.Reranker.load(backend.path / RERANKER_DIR).score(
+        texts, speaker="tachibana", context=NURSE
+    )
+    best = max(range(4), key=lambda i: (scores[i].total, -i))
+    assert answer.text == texts[best]
+    assert "".join(deltas) == drawn[best].text
+
+
+def test_a_cancelled_batch_stops_every_candidate(embedded_with_reranker):
+    cancel = threading.Event()
+    cancel.set()
+    request = GenerationRequest(cue=Cue("kenzaki", "A lab."), max_new_tokens=16)
+    generations = embedded_with_reranker.generate_batch([request] * 3, cancel=cancel)
+    assert [g.finish_reason for g in generations] == ["cancelled"] * 3
+    assert all(g.text == "" for g in generations)
