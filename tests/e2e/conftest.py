@@ -8,20 +8,22 @@ from functools import partial
 import pytest
 from asgiref.sync import SyncToAsync
 from channels.layers import channel_layers
-from channels.testing.live import make_application, set_database_connection
+from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections
 
+from performances.worker import worker_thread_start
+from stageplay.embedded import worker_in_process
+
 
 def _server_setup() -> None:
-    """Prepare the forked server: the test database and fresh thread pools.
+    """Prepare the forked server, which already points at the test database.
 
     Threads do not survive a fork, but asgiref's executor for thread-sensitive
     work (every database call of a consumer) would still believe its worker
-    thread exists and queue work forever.
+    thread exists and queue work forever: give it a fresh one.
     """
-    set_database_connection()
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
@@ -42,6 +44,11 @@ def stage_server(transactional_db, settings):
     while not process.ready.wait(timeout=1):
         if not process.is_alive():
             raise RuntimeError("daphne did not start")
+    # With Redis the web process drives nothing: a worker process of its own does,
+    # played here by a worker thread of the test process.
+    worker = None if worker_in_process() else worker_thread_start()
     yield f"http://localhost:{process.port.value}"
+    if worker is not None:
+        worker.stop()
     process.terminate()
     process.join()
