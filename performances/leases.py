@@ -47,9 +47,3 @@ def lease_release(*, performance: Performance, owner: str) -> None:
         lease_owner="", lease_expires_at=None
     )
 
-
-def lease_held(*, performance: Performance, owner: str) -> bool:
-    """Return whether `owner` still holds an unexpired lease on `performance`."""
-    return Performance.objects.filter(
-        pk=performance.pk, lease_owner=owner, lease_expires_at__gt=timezone.now()
-    ).exists()
