@@ -14,6 +14,7 @@ DEFAULTS: dict[str, Any] = {
     "CAST_FILE": "",  # the data file `load_cast` reads
     "MAX_CAST": 12,  # most characters a scene may put on stage
     "MIN_CAST": 1,  # fewest characters a scene may put on stage
+    "CHAT_RETENTION_DAYS": 30,  # chat older than this is deleted by purge_expired
     "SITE_URL": "http://127.0.0.1:8000",  # where links printed by commands point
     "DEFAULT_TURN_LIMIT": 24,  # turns before a scene ends when it names none
     "WORKER_IN_PROCESS": None,  # run a worker inside daphne; None: when no Redis

@@ -169,3 +169,14 @@ def account_erase(*, user, password: str) -> ErasureRecord:
         user.delete()
         counts["account"] = 1
         return ErasureRecord.objects.create(counts=counts)
+
+
+def chat_purge_expired(*, now=None) -> int:
+    """Delete chat messages older than the retention setting; return how many."""
+    from datetime import timedelta
+
+    from stageplay.conf import stage_settings
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=stage_settings.CHAT_RETENTION_DAYS)
+    return ChatMessage.objects.filter(created_at__lt=cutoff).delete()[0]

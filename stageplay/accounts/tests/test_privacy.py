@@ -128,3 +128,19 @@ def test_wrong_password_erases_nothing(client, performer, show):
 def test_data_page_requires_sign_in(client):
     response = client.get("/account/data/")
     assert response.status_code == 302 and "/account/login/" in response["Location"]
+
+
+def test_purge_expired_deletes_only_chat_past_retention(performer, show, settings):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    settings.STAGEPLAY = {**settings.STAGEPLAY, "CHAT_RETENTION_DAYS": 7}
+    old = ChatMessage.objects.get()
+    ChatMessage.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=8)
+    )
+    fresh = audience.chat_post(performance=show, user=performer, text="Still here!")
+    call_command("purge_expired", verbosity=0)
+    assert list(ChatMessage.objects.values_list("pk", flat=True)) == [fresh.pk]
