@@ -112,6 +112,25 @@ def _check_record(path: Path, where: str, record: Any, allowed: list[str]) -> No
         raise CastFileError(f"{path}: {where}: field slug: this field is required")
 
 
+def cast_read(*, path: str | Path) -> dict[str, Character]:
+    """Return the characters of the cast file `path` by slug, validated, unsaved.
+
+    For reading the cast as shipped (the evaluation asks the file's council, not the
+    database's, so admin edits never change a report); raises CastFileError.
+    """
+    path = Path(path)
+    characters: dict[str, Character] = {}
+    for i, record in enumerate(_read_cast_file(path)["characters"]):
+        _check_record(path, f"characters[{i}]", record, CHARACTER_FIELDS)
+        character = Character(**record)
+        try:
+            character.full_clean(validate_unique=False)
+        except ValidationError as exc:
+            raise _record_error(path, f"characters[{i}] ({record['slug']})", exc) from None
+        characters[character.slug] = character
+    return characters
+
+
 def cast_load(*, path: str | Path, force: bool = False) -> CastLoadResult:
     """Load characters and scenes from `path`; keep admin edits unless `force`.
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import torch
 
 from agents.backends.base import BackendError, GenerationRequest
-from agents.backends.huggingface import HuggingFaceBackend
+from agents.backends.huggingface import HuggingFaceBackend, _Row
 from agents.promptbook import (
     EMOTIONS,
     EOT_TOKEN,
@@ -27,6 +29,9 @@ DEFAULT_PATH = Path(__file__).resolve().parents[1] / "stage_model"
 
 
 MIN_TEXT_TOKENS = 3  # tokens of text a line must have before it may end
+TOPIC_BIAS = 3.0  # logit bonus of a task word's token until the line has used it
+TOPIC_WORD = re.compile(r"[A-Za-z][a-z]{3,}")  # a word of four letters or more
+WORD_FINISH_BIAS = 8.0  # logit bonus of the next token of a begun task word
 
 
 class EmbeddedBackend(HuggingFaceBackend):
@@ -35,13 +40,22 @@ class EmbeddedBackend(HuggingFaceBackend):
     Decoding follows the prompt-book grammar: the first token is an emotion
     token, then plain text until `<|eot|>`; no other special token can be
     generated, so the output always parses with `promptbook.parse_line`.
-    Options: `path` (default `agents/stage_model/`) and those of
-    `HuggingFaceBackend`.
+    When the cue has a task (a council's problem), the content words of the task
+    are steered toward: each one's first token gets `topic_bias` added to its logit
+    until the line has used it, so a small model keeps to the problem it was asked.
+    Options: `path` (default `agents/stage_model/`), `topic_bias` (0 turns the
+    steering off) and those of `HuggingFaceBackend`.
     """
 
     name = "embedded"
 
-    def __init__(self, path: str | Path | None = None, **options) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        topic_bias: float = TOPIC_BIAS,
+        **options,
+    ) -> None:
+        self.topic_bias = float(topic_bias)
         path = Path(path).expanduser() if path is not None else DEFAULT_PATH
         if not path.exists():
             raise BackendError(
@@ -103,6 +117,47 @@ class EmbeddedBackend(HuggingFaceBackend):
             return logits + self._opening_mask
         return logits + self._text_mask
 
+    def steer(self, logits: torch.Tensor, step: int, rows: list[_Row]) -> torch.Tensor:
+        """Return logits favouring the task words each row has not yet said.
+
+        A task word's first token gets `topic_bias` until the row has said the word;
+        once a row has begun a word of several tokens, its next token gets
+        WORD_FINISH_BIAS, so a begun word is finished rather than left in pieces.
+        """
+        if step == 0 or not self.topic_bias:
+            return logits
+        for index, row in enumerate(rows):
+            cue = row.request.cue
+            words = self.topic_words(cue.task if cue else "")
+            nexts = {
+                word[k]
+                for word in words
+                for k in range(1, len(word))
+                if row.ids[-k:] == list(word[:k])
+            }
+            if nexts:  # finish the begun word before favouring another
+                logits[index, sorted(nexts)] += WORD_FINISH_BIAS
+                continue
+            starts = {word[0] for word in words if not _contains(row.ids, word)}
+            if starts:
+                logits[index, sorted(starts)] += self.topic_bias
+        return logits
+
+    @lru_cache(maxsize=256)  # noqa: B019 - one backend per process, tasks repeat
+    def topic_words(self, task: str) -> tuple[tuple[int, ...], ...]:
+        """Return the token ids of each content word of `task`, as it is written."""
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        words = set()
+        for word in TOPIC_WORD.findall(task):
+            if word.lower() in ENGLISH_STOP_WORDS:
+                continue
+            ids = tuple(self.tokenizer.encode(" " + word, add_special_tokens=False))
+            first = self.tokenizer.decode(ids[:1]).strip()
+            if first.isalpha() and not self.special_ids.intersection(ids):
+                words.add(ids)  # a first token of letters, not a bare space
+        return tuple(sorted(words))
+
     def surface_text(self, ids: list[int]) -> str:
         """Return `[emotion] text` for the generated ids, without special tokens."""
         head = ""
@@ -133,3 +188,9 @@ class EmbeddedBackend(HuggingFaceBackend):
         names = [m.get("name") for m in messages if m["role"] == "assistant"]
         speaker = next((n for n in reversed(names) if n), OTHER_SPEAKER)
         return Cue(speaker=speaker, heading=heading, lines=lines)
+
+
+def _contains(ids: list[int], word: tuple[int, ...]) -> bool:
+    """Return whether `word` occurs in `ids` as consecutive tokens."""
+    width = len(word)
+    return any(tuple(ids[i : i + width]) == word for i in range(len(ids) - width + 1))

@@ -319,6 +319,10 @@ class HuggingFaceBackend(BaseBackend):
         """Return the next-token logits (B, V) for `step`, after any constraints."""
         return logits
 
+    def steer(self, logits: torch.Tensor, step: int, rows: list[_Row]) -> torch.Tensor:
+        """Return the logits (B, V) of `rows` after any per-request steering."""
+        return logits
+
     def surface_text(self, ids: list[int]) -> str:
         """Return the text shown for the generated `ids`."""
         return self.tokenizer.decode(
@@ -374,7 +378,8 @@ class HuggingFaceBackend(BaseBackend):
                         _finish(row, "cancelled")
                 return
             live = [rows[i] for i in active]
-            chosen = self._choose(self.adjust_logits(logits, step), live)
+            logits = self.steer(self.adjust_logits(logits, step), step, live)
+            chosen = self._choose(logits, live)
             now = time.perf_counter()
             for index, row, token_id in zip(active, live, chosen, strict=True):
                 row.first_token_at = row.first_token_at or now

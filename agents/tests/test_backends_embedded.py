@@ -112,3 +112,60 @@ def test_a_tokenizer_without_prompt_book_tokens_is_refused(tiny_chat_model):
         BackendError, match=r"lacks the prompt-book special tokens.*eot"
     ):
         EmbeddedBackend(path=tiny_chat_model)
+
+
+TASK = "How should the lighthouse keeper repaint the lighthouse before winter storms?"
+CONTENT = {"lighthouse", "keeper", "repaint", "winter", "storms"}
+
+
+def topic_spoken(backend: EmbeddedBackend) -> set[str]:
+    """Return the task words `backend` steers toward, as text."""
+    return {backend.tokenizer.decode(list(w)).strip() for w in backend.topic_words(TASK)}
+
+
+def test_task_words_are_steered_toward_until_said(untrained_backend):
+    import torch
+
+    from agents.backends.embedded import WORD_FINISH_BIAS
+    from agents.backends.huggingface import _Row
+
+    backend = untrained_backend
+    words = backend.topic_words(TASK)
+    # "how", "should", "the", "before" are no topic; the tiny tokenizer has no
+    # whole-word start for some content words, which are then left out
+    assert "lighthouse" in topic_spoken(backend) <= CONTENT
+    lighthouse = next(
+        w for w in words if backend.tokenizer.decode(list(w)) == " lighthouse"
+    )
+    assert len(lighthouse) > 1  # several tokens in the tiny tokenizer
+    request = GenerationRequest(cue=Cue("kenzaki", STAGE_HEADING, TASK, []))
+    fresh, said, begun = (_Row(request, torch.Generator()) for _ in range(3))
+    said.ids = [*lighthouse, 5]
+    begun.ids = [lighthouse[0]]
+    size = backend._text_mask.shape[0]
+
+    steered = backend.steer(torch.zeros(3, size), 1, [fresh, said, begun])
+
+    firsts = {w[0] for w in words}
+    assert all(steered[0, i] == backend.topic_bias for i in firsts)
+    assert steered[1, lighthouse[0]] == 0  # said once: no longer favoured
+    assert steered[2, lighthouse[1]] == WORD_FINISH_BIAS  # a begun word is finished
+    assert steered[2].count_nonzero() == 1
+    # the emotion token comes first and is never steered
+    assert backend.steer(torch.zeros(3, size), 0, [fresh, said, begun]).abs().sum() == 0
+
+
+def test_steering_puts_the_task_words_in_the_line_and_can_be_turned_off(
+    untrained_stage_model,
+):
+    def line(bias: float) -> tuple[str, set[str]]:
+        backend = EmbeddedBackend(path=untrained_stage_model, topic_bias=bias)
+        cue = Cue("kenzaki", STAGE_HEADING, TASK, [])
+        request = GenerationRequest(cue=cue, temperature=0.0, max_new_tokens=40)
+        text = parse_line(backend.generate(request).text).text.lower()
+        return text, topic_spoken(backend)
+
+    (steered, words), (plain, _) = line(50.0), line(0.0)
+
+    assert words and all(word in steered for word in words)
+    assert not any(word in plain for word in words)

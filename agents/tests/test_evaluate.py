@@ -8,13 +8,30 @@ from pathlib import Path
 
 import pytest
 
+from agents.promptbook import Cue
 from agents.tests.test_training import TINY, quiet
-from agents.training.evaluate import EvalConfig, evaluate_model, heldout_split
+from agents.training.evaluate import (
+    EvalConfig,
+    evaluate_model,
+    heldout_split,
+    load_problems,
+)
 from agents.training.similarity import load_sentence_model, on_topic
 from agents.training.toy import toy_scenes
 from agents.training.train import train
 
-FAST = EvalConfig(samples=6, council_scenes=1, max_new_tokens=24, best_of=2)
+FAST = EvalConfig(samples=6, council_problems=2, max_new_tokens=24, best_of=2)
+PROBLEMS = [
+    "How should a ferry company warn passengers about fog delays?",
+    "How can a choir fill the empty seats at its spring concert?",
+    "What should a bakery do when its oven breaks before the holidays?",
+]
+# two riders asked each problem; FAST keeps the first two problems: four answers
+COUNCIL = [
+    Cue(rider, "The council meets.", task, [])
+    for task in PROBLEMS
+    for rider in ("kenzaki", "mutsuki")
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +49,10 @@ def model_dir(scenes, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def report(model_dir, scenes, tmp_path_factory) -> tuple[dict, Path]:
     out = tmp_path_factory.mktemp("report")
-    return evaluate_model(model_dir, scenes, FAST, out_dir=out, log=quiet), out
+    report = evaluate_model(
+        model_dir, scenes, FAST, council_cues=COUNCIL, out_dir=out, log=quiet
+    )
+    return report, out
 
 
 def share(value) -> bool:
@@ -54,6 +74,7 @@ def test_evaluation_reports_every_metric_within_its_range(report):
     assert all(share(v) for v in result["copying"].values())
     assert result["speed"]["first_token_ms"] > 0 and result["speed"]["tokens_per_s"] > 0
     assert share(result["council"]["on_topic"]) and result["council"]["answers"] == 4
+    assert result["council"]["problems"] == 2 and result["council"]["chance"] == 0.5
 
 
 def test_evaluation_writes_json_and_markdown_reports(report):
@@ -130,3 +151,41 @@ def test_council_answers_count_when_closest_to_their_own_task_and_not_echoes():
     verdicts = on_topic(load_sentence_model(), answers, [0, 1, 0, 0], tasks)
 
     assert verdicts == [True, True, False, False]
+
+
+def test_problems_load_from_json_and_bad_files_say_what_is_wrong(tmp_path):
+    good = tmp_path / "problems.json"
+    good.write_text(json.dumps({"problems": [{"task": t} for t in PROBLEMS]}))
+    assert load_problems(good) == PROBLEMS
+
+    cases = {
+        "{not json": "line 1, column 2: invalid JSON",
+        json.dumps({"problems": [{"task": "Only one?"}]}): "two or more",
+        json.dumps({"problems": [{"task": "A?"}, {"task": "  "}]}): (
+            r"problems\[1\]: field task"
+        ),
+        json.dumps({"problems": [{"task": "A?"}, {"task": "A?"}]}): "duplicate",
+    }
+    for text, message in cases.items():
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            load_problems(bad)
+    with pytest.raises(ValueError, match="no such problems file"):
+        load_problems(tmp_path / "missing.json")
+
+
+def test_the_shipped_council_problems_are_held_out_of_the_corpus():
+    from agents.management.commands.evaluate_model import PROBLEMS_FILE
+    from agents.training.corpus import load_corpus
+    from agents.training.metrics import echoes
+
+    problems = load_problems(PROBLEMS_FILE)
+    scenes = load_corpus()
+    tasks = {scene.task for scene in scenes}
+
+    assert len(problems) == 20
+    assert not tasks.intersection(problems)
+    for scene in scenes:
+        for problem in problems:
+            assert not echoes(scene.task, problem, 6), (scene.title, problem)

@@ -91,3 +91,19 @@ def test_malformed_records_write_nothing(tmp_path, mutate, expected):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         call_command("load_cast", str(tmp_path / "absent.json"))
+
+
+def test_cast_read_returns_the_file_s_characters_without_saving(tmp_path):
+    from agents.services import CastFileError, cast_read
+
+    cast = cast_read(path=stage_settings.CAST_FILE)
+
+    assert {"kenzaki", "tachibana", "hajime", "mutsuki"} <= set(cast)
+    assert cast["mutsuki"].function == shipped_cast()["characters"][3]["function"]
+    assert all(c.pk is None for c in cast.values())
+    assert not Character.objects.exists()
+
+    data = shipped_cast()
+    data["characters"][1]["risk_tolerance"] = 7
+    with pytest.raises(CastFileError, match=r"characters\[1\] \(\w+\): field risk"):
+        cast_read(path=write(tmp_path, data))

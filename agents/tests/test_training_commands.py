@@ -141,13 +141,15 @@ def test_evaluate_model_writes_the_reports(trained, corpus, tmp_path):
         str(corpus),
         "--samples",
         "3",
-        "--council-scenes",
-        "1",
+        "--council-problems",
+        "2",
         stdout=stdout,
     )
 
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["format"]["samples"] == 3
+    # two of the held-out problems, each put to the four riders as the council asks
+    assert report["council"]["problems"] == 2 and report["council"]["answers"] == 8
     assert report["reranking"]["reranker"] == "saved with the model"
     assert report["reranking"]["with_reranking"]["best_of"] == 4
     assert "| perplexity, model (held out) |" in stdout.getvalue()
@@ -209,3 +211,23 @@ def test_finetune_rejects_characters_with_data_and_unknown_characters(corpus, tm
             "--characters",
             "nobody",
         )
+
+
+def test_evaluate_model_names_a_bad_problems_file(trained, corpus, tmp_path):
+    out, _ = trained
+    problems = tmp_path / "problems.json"
+    problems.write_text('{"problems": [{"task": "Only one?"}]}')
+
+    with pytest.raises(CommandError, match="problems.json: expected"):
+        call_command(
+            "evaluate_model",
+            "--model",
+            str(out),
+            "--out",
+            str(tmp_path / "report"),
+            "--corpus",
+            str(corpus),
+            "--problems",
+            str(problems),
+        )
+    assert not (tmp_path / "report").exists()

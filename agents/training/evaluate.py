@@ -36,7 +36,7 @@ class EvalConfig:
     """How much to generate and how to sample; the defaults suit the shipped model."""
 
     samples: int = 60  # next lines generated from held-out cues, for the line metrics
-    council_scenes: int = 6  # held-out council scenes whose task each rider answers
+    council_problems: int = 20  # held-out problems the council is asked (at most)
     max_new_tokens: int = 80  # the longest generated line, in tokens
     temperature: float = 0.8  # sampling temperature
     top_k: int = 50  # sample among the k likeliest tokens
@@ -97,20 +97,33 @@ def _next_line_cues(
     ]
 
 
-def _council_cues(held: list[DialogueScene], count: int) -> list[Cue]:
-    """Return a cue per rider for each held-out council scene, after its setup."""
-    cues = []
-    councils = sorted(
-        (s for s in held if s.kind == "council" and s.task), key=lambda s: s.title
-    )
-    for scene in councils[:count]:
-        first = next(
-            (i for i, line in enumerate(scene.lines) if line.speaker in CORE_CAST),
-            len(scene.lines),
-        )
-        for rider in CORE_CAST:
-            cues.append(Cue(rider, scene.heading, scene.task, scene.lines[:first]))
-    return cues
+def load_problems(path: str | Path) -> list[str]:
+    """Return the council problems of the JSON file `path`, or raise ValueError.
+
+    The file is `{"problems": [{"task": "How should ...?", ...}, ...]}`; every task
+    must be a distinct, non-empty question.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such problems file") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"
+        ) from None
+    problems = data.get("problems") if isinstance(data, dict) else None
+    if not isinstance(problems, list) or len(problems) < 2:
+        raise ValueError(f'{path}: expected {{"problems": [...]}} with two or more')
+    tasks = []
+    for i, problem in enumerate(problems):
+        task = problem.get("task") if isinstance(problem, dict) else None
+        if not isinstance(task, str) or not task.strip():
+            raise ValueError(f"{path}: problems[{i}]: field task: a non-empty question")
+        if task.strip() in tasks:
+            raise ValueError(f"{path}: problems[{i}]: field task: duplicate {task!r}")
+        tasks.append(task.strip())
+    return tasks
 
 
 def evaluate_model(
@@ -118,6 +131,7 @@ def evaluate_model(
     scenes: list[DialogueScene],
     config: EvalConfig | None = None,
     *,
+    council_cues: list[Cue] = (),
     out_dir: str | Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
@@ -125,7 +139,8 @@ def evaluate_model(
 
     The report covers perplexity beside a Kneser-Ney trigram baseline, the format of
     generated lines, who they sound like, overlap with the real next line, diversity,
-    copying from the training scenes, speed, and whether council answers stay on topic;
+    copying from the training scenes, speed, and whether the council's answers to
+    `council_cues` (held-out problems, asked as `agents.council` asks) stay on topic;
     then the line metrics again as the stage draws lines, without and with best-of-N
     re-ranking (`stage_eval.compare_reranking`).
     """
@@ -222,12 +237,13 @@ def evaluate_model(
         line.text for s in held for line in s.lines if line.speaker != NARRATOR
     ]
 
-    # council answers: on the task's topic, not an echo of it
+    # council answers to held-out problems: on the problem's topic, not an echo of it
+    tasks = list(dict.fromkeys(cue.task for cue in council_cues))
+    tasks = tasks[: config.council_problems]
+    council_cues = [cue for cue in council_cues if cue.task in tasks]
     council: dict = {"on_topic": None, "answers": 0}
-    council_cues = _council_cues(held, config.council_scenes)
-    tasks = sorted({s.task for s in scenes if s.kind == "council" and s.task})
     encoder = load_sentence_model()
-    if council_cues and len(tasks) >= 2:
+    if len(tasks) >= 2:
         answers = [sample(cue, 1_000_000 + k) for k, cue in enumerate(council_cues)]
         generations += answers
         verdicts = on_topic(
@@ -239,12 +255,11 @@ def evaluate_model(
         council = {
             "on_topic": sum(verdicts) / len(verdicts),
             "answers": len(verdicts),
-            "scenes": len(council_cues) // len(CORE_CAST),
-            "tasks_compared": len(tasks),
+            "problems": len(tasks),
             "chance": 1 / len(tasks),
         }
     else:
-        council["skipped"] = "needs a held-out council scene and two council tasks"
+        council["skipped"] = "needs council cues on two problems or more"
 
     # the same metrics through the stage's decoding, without and with re-ranking
     def embed(texts: list[str]):
@@ -395,7 +410,7 @@ def report_markdown(report: dict) -> str:
         (
             "council answers on topic",
             _fmt(co.get("on_topic")),
-            f"{co['answers']} answers",
+            f"{co['answers']} answers to {co.get('problems', 0)} held-out problems",
         ),
     ]
     lines = [
@@ -460,8 +475,9 @@ def reranking_markdown(reranking: dict, ceiling: float | None) -> list[str]:
         "own classifier (word TF-IDF), which the reranker never uses; the "
         f"reranker ({reranking['reranker']}) has its own (character n-grams). "
         "Council on-topic is judged with all-MiniLM-L6-v2, which the reranker also "
-        "uses to score a candidate's fit to its own task (the metric then compares "
-        "it with every task).",
+        "uses to score a candidate's fit to its own problem (the metric then "
+        "compares it with every problem). Unlike the table above, both columns "
+        "steer toward the problem's words (the embedded backend's `topic_bias`).",
         "",
         f"| metric | without re-ranking (N=1) | with re-ranking (best of "
         f"{best['best_of']}) | note |",

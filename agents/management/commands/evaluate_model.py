@@ -4,10 +4,21 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from agents.council import council_cue
+from agents.services import CastFileError, cast_read
 from agents.training.corpus import CORPUS_DIR, load_corpus
-from agents.training.evaluate import EvalConfig, evaluate_model, report_markdown
+from agents.training.evaluate import (
+    EvalConfig,
+    evaluate_model,
+    load_problems,
+    report_markdown,
+)
 from agents.training.importers.base import DatasetError
 from agents.training.presets import STAGE_MODEL_DIR
+from agents.training.speaker_id import CORE_CAST
+from stageplay.conf import stage_settings
+
+PROBLEMS_FILE = Path(__file__).resolve().parents[2] / "data" / "council_problems.json"
 
 
 class Command(BaseCommand):
@@ -33,10 +44,16 @@ class Command(BaseCommand):
             "--samples", type=int, default=EvalConfig.samples, help="lines to generate"
         )
         parser.add_argument(
-            "--council-scenes",
+            "--problems",
+            metavar="FILE",
+            default=str(PROBLEMS_FILE),
+            help="held-out council problems (default: agents/data/council_problems.json)",
+        )
+        parser.add_argument(
+            "--council-problems",
             type=int,
-            default=EvalConfig.council_scenes,
-            help="held-out council scenes whose task each rider answers",
+            default=EvalConfig.council_problems,
+            help="how many of those problems each rider answers",
         )
         parser.add_argument(
             "--best-of",
@@ -47,18 +64,43 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=EvalConfig.seed)
 
     def handle(
-        self, *args, model, out, corpus, samples, council_scenes, best_of, seed, **opts
+        self,
+        *args,
+        model,
+        out,
+        corpus,
+        samples,
+        problems,
+        council_problems,
+        best_of,
+        seed,
+        **opts,
     ):
         out = out or str(Path(model) / "evaluation")
         config = EvalConfig(
-            samples=samples, council_scenes=council_scenes, best_of=best_of, seed=seed
+            samples=samples,
+            council_problems=council_problems,
+            best_of=best_of,
+            seed=seed,
         )
         try:
             scenes = load_corpus(corpus)
+            # the council as shipped in the cast file, asked as BladeAgentSystem asks
+            cast = cast_read(path=stage_settings.CAST_FILE)
+            cues = [
+                council_cue(cast[rider], task)
+                for task in load_problems(problems)[:council_problems]
+                for rider in CORE_CAST
+            ]
             report = evaluate_model(
-                model, scenes, config, out_dir=out, log=self.stdout.write
+                model,
+                scenes,
+                config,
+                council_cues=cues,
+                out_dir=out,
+                log=self.stdout.write,
             )
-        except (FileNotFoundError, ValueError, DatasetError) as exc:
+        except (FileNotFoundError, ValueError, DatasetError, CastFileError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(report_markdown(report))
         self.stdout.write(f"Report written to {out}/report.json and report.md")
