@@ -126,7 +126,9 @@ def cast_read(*, path: str | Path) -> dict[str, Character]:
         try:
             character.full_clean(validate_unique=False)
         except ValidationError as exc:
-            raise _record_error(path, f"characters[{i}] ({record['slug']})", exc) from None
+            raise _record_error(
+                path, f"characters[{i}] ({record['slug']})", exc
+            ) from None
         characters[character.slug] = character
     return characters
 

@@ -46,4 +46,3 @@ def lease_release(*, performance: Performance, owner: str) -> None:
     Performance.objects.filter(pk=performance.pk, lease_owner=owner).update(
         lease_owner="", lease_expires_at=None
     )
-

@@ -120,7 +120,9 @@ CONTENT = {"lighthouse", "keeper", "repaint", "winter", "storms"}
 
 def topic_spoken(backend: EmbeddedBackend) -> set[str]:
     """Return the task words `backend` steers toward, as text."""
-    return {backend.tokenizer.decode(list(w)).strip() for w in backend.topic_words(TASK)}
+    return {
+        backend.tokenizer.decode(list(w)).strip() for w in backend.topic_words(TASK)
+    }
 
 
 def test_task_words_are_steered_toward_until_said(untrained_backend):

@@ -52,7 +52,9 @@ def corpus_figures(scenes: list[DialogueScene]) -> dict:
         "lines_by_speaker": dict(speakers.most_common()),
         "core_lines_min": min(speakers.get(slug, 0) for slug in CORE),
         "emotions": dict(emotions.most_common()),
-        "with_direction": round(sum(1 for x in dialogue if x.direction) / len(dialogue), 3)
+        "with_direction": round(
+            sum(1 for x in dialogue if x.direction) / len(dialogue), 3
+        )
         if dialogue
         else 0.0,
         "distinct_1": round(len(set(unigrams)) / max(1, len(unigrams)), 4),
