@@ -126,12 +126,15 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Channel layer and cache: in-process unless REDIS_URL is set.
+# Channel layer and cache: in-process unless REDIS_URL is set. With Redis, the
+# pub/sub layer: a frame for a performance's group is published once and each web
+# process fans it out to its own viewers (the list-based core layer would push and
+# pop one Redis message per viewer).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }

@@ -32,6 +32,7 @@ MIN_TEXT_TOKENS = 3  # tokens of text a line must have before it may end
 TOPIC_BIAS = 3.0  # logit bonus of a task word's token until the line has used it
 TOPIC_WORD = re.compile(r"[A-Za-z][a-z]{3,}")  # a word of four letters or more
 WORD_FINISH_BIAS = 8.0  # logit bonus of the next token of a begun task word
+OPENING, NEW_SENTENCE, MID_SENTENCE = 0, 1, 2  # where a task word is placed
 
 
 class EmbeddedBackend(HuggingFaceBackend):
@@ -120,7 +121,8 @@ class EmbeddedBackend(HuggingFaceBackend):
     def steer(self, logits: torch.Tensor, step: int, rows: list[_Row]) -> torch.Tensor:
         """Return logits favouring the task words each row has not yet said.
 
-        A task word's first token gets `topic_bias` until the row has said the word;
+        A task word's first token gets `topic_bias` until the row has said the word,
+        in the form its place needs (capitalised to open the line or a sentence);
         once a row has begun a word of several tokens, its next token gets
         WORD_FINISH_BIAS, so a begun word is finished rather than left in pieces.
         """
@@ -129,34 +131,67 @@ class EmbeddedBackend(HuggingFaceBackend):
         for index, row in enumerate(rows):
             cue = row.request.cue
             words = self.topic_words(cue.task if cue else "")
+            if not words:
+                continue
             nexts = {
-                word[k]
+                form[k]
                 for word in words
-                for k in range(1, len(word))
-                if row.ids[-k:] == list(word[:k])
+                for form in word
+                for k in range(1, len(form))
+                if row.ids[-k:] == list(form[:k])
             }
             if nexts:  # finish the begun word before favouring another
                 logits[index, sorted(nexts)] += WORD_FINISH_BIAS
                 continue
-            starts = {word[0] for word in words if not _contains(row.ids, word)}
+            place = self._place(row.ids)
+            starts = {
+                word[place][0]
+                for word in words
+                if word[place] and not any(_contains(row.ids, f) for f in word if f)
+            }
             if starts:
                 logits[index, sorted(starts)] += self.topic_bias
         return logits
 
+    def _place(self, ids: list[int]) -> int:
+        """Return where the next word goes: OPENING, NEW_SENTENCE or MID_SENTENCE."""
+        text = [i for i in ids if i not in self.special_ids]
+        if not text:
+            return OPENING
+        last = self.tokenizer.decode(text[-1:]).rstrip()
+        return NEW_SENTENCE if last.endswith((".", "!", "?")) else MID_SENTENCE
+
     @lru_cache(maxsize=256)  # noqa: B019 - one backend per process, tasks repeat
-    def topic_words(self, task: str) -> tuple[tuple[int, ...], ...]:
-        """Return the token ids of each content word of `task`, as it is written."""
+    def topic_words(self, task: str) -> tuple[tuple[tuple[int, ...], ...], ...]:
+        """Return each content word of `task` as token ids in three forms.
+
+        The forms, indexed by OPENING, NEW_SENTENCE and MID_SENTENCE: "Word" (the
+        line's first word), " Word" and " word" (kept capitalised for a name).
+        A form that does not start with a token of letters is empty, never steered
+        toward; a word without its mid-sentence form is left out.
+        """
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-        words = set()
-        for word in TOPIC_WORD.findall(task):
-            if word.lower() in ENGLISH_STOP_WORDS:
+        words = {}
+        for position, word in enumerate(TOPIC_WORD.findall(task)):
+            if word.lower() in ENGLISH_STOP_WORDS or word.lower() in words:
                 continue
-            ids = tuple(self.tokenizer.encode(" " + word, add_special_tokens=False))
-            first = self.tokenizer.decode(ids[:1]).strip()
-            if first.isalpha() and not self.special_ids.intersection(ids):
-                words.add(ids)  # a first token of letters, not a bare space
-        return tuple(sorted(words))
+            name = position > 0 and word[0].isupper()
+            capital = word[0].upper() + word[1:]
+            texts = (capital, " " + capital, " " + (word if name else word.lower()))
+            forms = tuple(
+                tuple(self.tokenizer.encode(text, add_special_tokens=False))
+                for text in texts
+            )
+            forms = tuple(form if self._wordlike(form) else () for form in forms)
+            if forms[MID_SENTENCE]:
+                words[word.lower()] = forms
+        return tuple(words[key] for key in sorted(words))
+
+    def _wordlike(self, ids: tuple[int, ...]) -> bool:
+        """Return whether `ids` start with a token of letters and hold no special."""
+        first = self.tokenizer.decode(ids[:1]).strip() if ids else ""
+        return first.isalpha() and not self.special_ids.intersection(ids)
 
     def surface_text(self, ids: list[int]) -> str:
         """Return `[emotion] text` for the generated ids, without special tokens."""
