@@ -43,7 +43,7 @@ META_FILE = "reranker.json"  # what it was fitted on, and its weights
 CLASSIFIER_FILE = "speaker_classifier.joblib"  # the fitted scikit-learn pipeline
 
 SPEAKER_WEIGHT = 1.0  # times P(speaker | candidate), 0..1
-CONTEXT_WEIGHT = 1.0  # times the cosine similarity to the context, about 0..0.8
+CONTEXT_WEIGHT = 2.0  # times the cosine similarity to the context, about 0..0.8
 ECHO_PENALTY = 2.0  # taken off a candidate that echoes the context: it always loses
 ECHO_WORDS = 6  # consecutive words of the context that make an echo
 SHORT_PENALTY = 0.25  # taken off a line of fewer than SHORT_WORDS words

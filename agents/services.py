@@ -122,6 +122,10 @@ def cast_read(*, path: str | Path) -> dict[str, Character]:
     characters: dict[str, Character] = {}
     for i, record in enumerate(_read_cast_file(path)["characters"]):
         _check_record(path, f"characters[{i}]", record, CHARACTER_FIELDS)
+        if record["slug"] in characters:
+            raise CastFileError(
+                f"{path}: characters[{i}] ({record['slug']}): field slug: duplicate slug"
+            )
         character = Character(**record)
         try:
             character.full_clean(validate_unique=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +10,7 @@ import torch
 
 from agents.backends.base import BackendError, GenerationRequest
 from agents.backends.huggingface import HuggingFaceBackend, _Row
+from agents.backends.steering import RECENT_LINES, Topic
 from agents.promptbook import (
     EMOTIONS,
     EOT_TOKEN,
@@ -29,10 +29,8 @@ DEFAULT_PATH = Path(__file__).resolve().parents[1] / "stage_model"
 
 
 MIN_TEXT_TOKENS = 3  # tokens of text a line must have before it may end
-TOPIC_BIAS = 3.0  # logit bonus of a task word's token until the line has used it
-TOPIC_WORD = re.compile(r"[A-Za-z][a-z]{3,}")  # a word of four letters or more
-WORD_FINISH_BIAS = 8.0  # logit bonus of the next token of a begun task word
-OPENING, NEW_SENTENCE, MID_SENTENCE = 0, 1, 2  # where a task word is placed
+TOPIC_BIAS = 4.0  # bonus of an unsaid task word's first token, before temperature
+WORD_FINISH_BIAS = 8.0  # logit bonus of the next token of a task word steering began
 
 
 class EmbeddedBackend(HuggingFaceBackend):
@@ -41,10 +39,9 @@ class EmbeddedBackend(HuggingFaceBackend):
     Decoding follows the prompt-book grammar: the first token is an emotion
     token, then plain text until `<|eot|>`; no other special token can be
     generated, so the output always parses with `promptbook.parse_line`.
-    When the cue has a task (a council's problem), the content words of the task
-    are steered toward: each one's first token gets `topic_bias` added to its logit
-    until the line has used it, so a small model keeps to the problem it was asked.
-    Options: `path` (default `agents/stage_model/`), `topic_bias` (0 turns the
+    When the cue has a task (a council's problem), the line is steered toward the
+    task's words (see `agents.backends.steering`), so a small model keeps to the
+    problem it was asked. Options: `path` (default `agents/stage_model/`), `topic_bias` (0 turns the
     steering off) and those of `HuggingFaceBackend`.
     """
 
@@ -57,6 +54,7 @@ class EmbeddedBackend(HuggingFaceBackend):
         **options,
     ) -> None:
         self.topic_bias = float(topic_bias)
+        self.topic = lru_cache(maxsize=256)(self._topic)  # per backend: tasks repeat
         path = Path(path).expanduser() if path is not None else DEFAULT_PATH
         if not path.exists():
             raise BackendError(
@@ -119,79 +117,33 @@ class EmbeddedBackend(HuggingFaceBackend):
         return logits + self._text_mask
 
     def steer(self, logits: torch.Tensor, step: int, rows: list[_Row]) -> torch.Tensor:
-        """Return logits favouring the task words each row has not yet said.
-
-        A task word's first token gets `topic_bias` until the row has said the word,
-        in the form its place needs (capitalised to open the line or a sentence);
-        once a row has begun a word of several tokens, its next token gets
-        WORD_FINISH_BIAS, so a begun word is finished rather than left in pieces.
-        """
+        """Return logits with each row's task words favoured (from step 1 on)."""
         if step == 0 or not self.topic_bias:
             return logits
+        steered = None
         for index, row in enumerate(rows):
             cue = row.request.cue
-            words = self.topic_words(cue.task if cue else "")
-            if not words:
+            topic = self.topic(cue.task) if cue is not None and cue.task else None
+            if topic is None or not topic.words:
                 continue
-            nexts = {
-                form[k]
-                for word in words
-                for form in word
-                for k in range(1, len(form))
-                if row.ids[-k:] == list(form[:k])
-            }
-            if nexts:  # finish the begun word before favouring another
-                logits[index, sorted(nexts)] += WORD_FINISH_BIAS
-                continue
-            place = self._place(row.ids)
-            starts = {
-                word[place][0]
-                for word in words
-                if word[place] and not any(_contains(row.ids, f) for f in word if f)
-            }
-            if starts:
-                logits[index, sorted(starts)] += self.topic_bias
-        return logits
-
-    def _place(self, ids: list[int]) -> int:
-        """Return where the next word goes: OPENING, NEW_SENTENCE or MID_SENTENCE."""
-        text = [i for i in ids if i not in self.special_ids]
-        if not text:
-            return OPENING
-        last = self.tokenizer.decode(text[-1:]).rstrip()
-        return NEW_SENTENCE if last.endswith((".", "!", "?")) else MID_SENTENCE
-
-    @lru_cache(maxsize=256)  # noqa: B019 - one backend per process, tasks repeat
-    def topic_words(self, task: str) -> tuple[tuple[tuple[int, ...], ...], ...]:
-        """Return each content word of `task` as token ids in three forms.
-
-        The forms, indexed by OPENING, NEW_SENTENCE and MID_SENTENCE: "Word" (the
-        line's first word), " Word" and " word" (kept capitalised for a name).
-        A form that does not start with a token of letters is empty, never steered
-        toward; a word without its mid-sentence form is left out.
-        """
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-        words = {}
-        for position, word in enumerate(TOPIC_WORD.findall(task)):
-            if word.lower() in ENGLISH_STOP_WORDS or word.lower() in words:
-                continue
-            name = position > 0 and word[0].isupper()
-            capital = word[0].upper() + word[1:]
-            texts = (capital, " " + capital, " " + (word if name else word.lower()))
-            forms = tuple(
-                tuple(self.tokenizer.encode(text, add_special_tokens=False))
-                for text in texts
+            if row.steering is None:
+                row.steering = topic.start(
+                    [line.text for line in cue.lines[-RECENT_LINES:]]
+                )
+            bonuses = topic.bonuses(
+                row.steering, row.ids, start=self.topic_bias, finish=WORD_FINISH_BIAS
             )
-            forms = tuple(form if self._wordlike(form) else () for form in forms)
-            if forms[MID_SENTENCE]:
-                words[word.lower()] = forms
-        return tuple(words[key] for key in sorted(words))
+            if bonuses:
+                steered = logits.clone() if steered is None else steered
+                tokens = list(bonuses)
+                steered[index, tokens] += torch.tensor(
+                    [bonuses[t] for t in tokens], device=logits.device
+                )
+        return logits if steered is None else steered
 
-    def _wordlike(self, ids: tuple[int, ...]) -> bool:
-        """Return whether `ids` start with a token of letters and hold no special."""
-        first = self.tokenizer.decode(ids[:1]).strip() if ids else ""
-        return first.isalpha() and not self.special_ids.intersection(ids)
+    def _topic(self, task: str) -> Topic:
+        """Return the steering words of `task` for this model's tokenizer."""
+        return Topic(task, self.tokenizer, self.special_ids)
 
     def surface_text(self, ids: list[int]) -> str:
         """Return `[emotion] text` for the generated ids, without special tokens."""
@@ -223,9 +175,3 @@ class EmbeddedBackend(HuggingFaceBackend):
         names = [m.get("name") for m in messages if m["role"] == "assistant"]
         speaker = next((n for n in reversed(names) if n), OTHER_SPEAKER)
         return Cue(speaker=speaker, heading=heading, lines=lines)
-
-
-def _contains(ids: list[int], word: tuple[int, ...]) -> bool:
-    """Return whether `word` occurs in `ids` as consecutive tokens."""
-    width = len(word)
-    return any(tuple(ids[i : i + width]) == word for i in range(len(ids) - width + 1))

@@ -156,6 +156,7 @@ class _Row:
     finish_reason: str = "length"
     first_token_at: float | None = None
     finished_at: float | None = None
+    steering: object | None = None  # a subclass's own per-row decoding state
 
 
 class HuggingFaceBackend(BaseBackend):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.backends import BackendError, GenerationRequest, load_backend
-from agents.backends.embedded import MID_SENTENCE, MIN_TEXT_TOKENS, EmbeddedBackend
+from agents.backends.embedded import MIN_TEXT_TOKENS, EmbeddedBackend
 from agents.promptbook import EMOTIONS, Cue, ScriptLine, parse_line
 from agents.tests.tiny_models import STAGE_HEADING, STAGE_LINES
 
@@ -115,72 +115,20 @@ def test_a_tokenizer_without_prompt_book_tokens_is_refused(tiny_chat_model):
 
 
 TASK = "How should the lighthouse keeper repaint the lighthouse before winter storms?"
-CONTENT = {"lighthouse", "keeper", "repaint", "winter", "storms"}
-
-
-def topic_spoken(backend: EmbeddedBackend) -> set[str]:
-    """Return the task words `backend` steers toward, as text."""
-    return {
-        backend.tokenizer.decode(list(word[MID_SENTENCE])).strip()
-        for word in backend.topic_words(TASK)
-    }
-
-
-def test_task_words_are_steered_toward_until_said(untrained_backend):
-    import torch
-
-    from agents.backends.embedded import (
-        NEW_SENTENCE,
-        OPENING,
-        WORD_FINISH_BIAS,
-    )
-    from agents.backends.huggingface import _Row
-
-    backend = untrained_backend
-    encode = backend.tokenizer.encode
-    words = backend.topic_words(TASK)
-    # "how", "should", "the", "before" are no topic; the tiny tokenizer has no
-    # whole-word start for some content words, which are then left out
-    assert "lighthouse" in topic_spoken(backend) <= CONTENT
-    lighthouse = next(
-        w for w in words if w[MID_SENTENCE] == tuple(encode(" lighthouse"))
-    )
-    mid = lighthouse[MID_SENTENCE]
-    assert len(mid) > 1  # several tokens in the tiny tokenizer
-    request = GenerationRequest(cue=Cue("kenzaki", STAGE_HEADING, TASK, []))
-    fresh, said, begun, going = (_Row(request, torch.Generator()) for _ in range(4))
-    said.ids = [*lighthouse[OPENING], *encode(" and")]
-    begun.ids = encode("And") + [mid[0]]
-    going.ids = encode("And")
-    size = backend._text_mask.shape[0]
-
-    steered = backend.steer(torch.zeros(4, size), 1, [fresh, said, begun, going])
-
-    # the line's first word is capitalised, a later one mid-sentence is not
-    assert all(steered[0, w[OPENING][0]] == backend.topic_bias for w in words)
-    assert all(steered[3, w[MID_SENTENCE][0]] == backend.topic_bias for w in words)
-    assert steered[1, mid[0]] == 0  # said once, in any form: no longer favoured
-    assert steered[2, mid[1]] == WORD_FINISH_BIAS  # a begun word is finished
-    assert steered[2].count_nonzero() == 1
-    assert backend._place(encode("And so.")) == NEW_SENTENCE
-    # the emotion token comes first and is never steered
-    assert (
-        backend.steer(torch.zeros(4, size), 0, [fresh, said, begun, going]).abs().sum()
-        == 0
-    )
 
 
 def test_steering_puts_the_task_words_in_the_line_and_can_be_turned_off(
     untrained_stage_model,
 ):
-    def line(bias: float) -> tuple[str, set[str]]:
+    def line(bias: float) -> tuple[str, list[str]]:
         backend = EmbeddedBackend(path=untrained_stage_model, topic_bias=bias)
         cue = Cue("kenzaki", STAGE_HEADING, TASK, [])
         request = GenerationRequest(cue=cue, temperature=0.0, max_new_tokens=40)
         text = parse_line(backend.generate(request).text).text.lower()
-        return text, topic_spoken(backend)
+        return text, [word.text for word in backend.topic(TASK).words]
 
     (steered, words), (plain, _) = line(50.0), line(0.0)
 
-    assert words and all(word in steered for word in words)
+    assert "lighthouse" in words and "before" not in words
+    assert all(word in steered for word in words)
     assert not any(word in plain for word in words)

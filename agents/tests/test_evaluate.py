@@ -113,6 +113,7 @@ def test_the_report_gives_stage_lines_without_and_with_reranking(report):
         for key in ("format_valid", "speaker_id", "copied_8gram_share"):
             assert share(section[key])
         assert share(section["distinct_2"]) and share(section["council_on_topic"])
+        assert share(section["council_on_topic_without_task_words"])
         assert section["latency_ms"] > 0
     # a re-ranked line shows only once every candidate is drawn and scored
     assert best["first_token_ms"] == best["latency_ms"]
@@ -189,3 +190,15 @@ def test_the_shipped_council_problems_are_held_out_of_the_corpus():
     for scene in scenes:
         for problem in problems:
             assert not echoes(scene.task, problem, 6), (scene.title, problem)
+
+
+def test_an_answer_without_its_problem_s_words_keeps_only_its_own():
+    from agents.training.similarity import without_task_words
+
+    task = "How should a Ferry company warn its passengers about fog?"
+    answer = "Warn the PASSENGERS early: fog horns, a ferry bell and a notice board."
+
+    # words of four letters or more: "fog" stays, like "a" and "its"
+    assert without_task_words(answer, task) == (
+        "the early: fog horns, a bell and a notice board."
+    )

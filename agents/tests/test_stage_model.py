@@ -54,7 +54,7 @@ def test_the_committed_report_matches_a_fresh_evaluation():
     fresh = evaluate_model(
         STAGE_MODEL_DIR,
         load_corpus(),
-        EvalConfig(samples=4, council_problems=2, best_of=2, seed=0),
+        EvalConfig(samples=4, best_of=2, seed=0),
         log=lambda _: None,
     )
     for key in ("model", "ngram"):

@@ -7,7 +7,7 @@ import math
 import random
 import statistics
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -108,6 +108,8 @@ def load_problems(path: str | Path) -> list[str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"{path}: no such problems file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
     except json.JSONDecodeError as exc:
         raise ValueError(
             f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"
@@ -131,7 +133,7 @@ def evaluate_model(
     scenes: list[DialogueScene],
     config: EvalConfig | None = None,
     *,
-    council_cues: list[Cue] = (),
+    council_cues: Sequence[Cue] = (),
     out_dir: str | Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
@@ -461,6 +463,12 @@ def reranking_markdown(reranking: dict, ceiling: float | None) -> list[str]:
             "council_on_topic",
             3,
             f"{reranking['council_answers']} answers",
+        ),
+        (
+            "the same, the problem's own words removed",
+            "council_on_topic_without_task_words",
+            3,
+            "what the rest of the answer says",
         ),
         ("time to first token (ms)", "first_token_ms", 1, "median"),
         ("latency (ms)", "latency_ms", 1, "median, whole line"),

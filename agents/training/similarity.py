@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,3 +65,18 @@ def on_topic(
         beats = bool(others) and all(scores[row, task] > other for other in others)
         verdicts.append(beats and not echoes(answer, tasks[task], 6))
     return verdicts
+
+
+def without_task_words(answer: str, task: str) -> str:
+    """Return `answer` without the words of `task` that steering favours (any case).
+
+    What is left shows whether an answer is about its problem beyond repeating the
+    problem's own words.
+    """
+    from agents.backends.steering import FUNCTION_WORDS, TOPIC_WORD
+
+    own = {w.lower() for w in TOPIC_WORD.findall(task)} - FUNCTION_WORDS
+    kept = re.sub(
+        r"[A-Za-z']+", lambda m: "" if m.group().lower() in own else m.group(), answer
+    )
+    return " ".join(kept.split())

@@ -18,7 +18,7 @@ from agents.promptbook import Cue, parse_line, render_header, render_line
 from agents.rerank import META_FILE, RERANKER_DIR, Reranker, context_of, pick_best
 from agents.training.dataset import DialogueScene
 from agents.training.metrics import copies, distinct_n
-from agents.training.similarity import on_topic
+from agents.training.similarity import on_topic, without_task_words
 from agents.training.speaker_id import CORE_CAST, SpeakerClassifier
 
 PROMPT_MARGIN = 8  # tokens kept free when fitting a cue, for the speaker token
@@ -149,15 +149,17 @@ def compare_reranking(
             speaker_id = classifier.accuracy(
                 [texts[i] for i in core], [cues[i].speaker for i in core]
             )
-        on_task = None
+        on_task = beyond = None
         if answers and len(tasks) >= 2:
-            verdicts = on_topic(
-                encoder,
-                [a.text for a in answers],
-                [tasks.index(cue.task) for cue in council_cues],
-                tasks,
-            )
+            own = [tasks.index(cue.task) for cue in council_cues]
+            verdicts = on_topic(encoder, [a.text for a in answers], own, tasks)
             on_task = sum(verdicts) / len(verdicts)
+            stripped = [
+                without_task_words(a.text, cue.task)
+                for a, cue in zip(answers, council_cues, strict=True)
+            ]
+            verdicts = on_topic(encoder, stripped, own, tasks)
+            beyond = sum(verdicts) / len(verdicts)
         everything = lines + answers
         sections[name] = {
             "best_of": count,
@@ -168,6 +170,7 @@ def compare_reranking(
             "distinct_1": distinct_n(texts, 1),
             "distinct_2": distinct_n(texts, 2),
             "council_on_topic": on_task,
+            "council_on_topic_without_task_words": beyond,
             "first_token_ms": _median([d.first_token_ms for d in everything]),
             "latency_ms": _median([d.latency_ms for d in everything]),
             "examples": [

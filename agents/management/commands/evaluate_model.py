@@ -86,7 +86,17 @@ class Command(BaseCommand):
         try:
             scenes = load_corpus(corpus)
             # the council as shipped in the cast file, asked as BladeAgentSystem asks
+            if council_problems < 2:
+                raise ValueError(
+                    f"--council-problems must be 2 or more, got {council_problems}"
+                )
             cast = cast_read(path=stage_settings.CAST_FILE)
+            missing = [rider for rider in CORE_CAST if rider not in cast]
+            if missing:
+                raise ValueError(
+                    f"{stage_settings.CAST_FILE}: the council needs "
+                    f"{', '.join(missing)}; restore them in the cast file"
+                )
             cues = [
                 council_cue(cast[rider], task)
                 for task in load_problems(problems)[:council_problems]
