@@ -10,7 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from performances import audience, performers
-from performances.events import performance_group
+from performances.fanout import VIEWERS_LAYER, viewer_join, viewer_leave
 from performances.models import Performance
 from performances.selectors import performance_snapshot
 
@@ -30,16 +30,22 @@ def _message_of(exc: Exception) -> str:
 
 
 class PerformanceConsumer(AsyncJsonWebsocketConsumer):
-    """Stream one performance to a viewer and take their reactions, chat and lines."""
+    """Stream one performance to a viewer and take their reactions, chat and lines.
+
+    Frames come through this process's relay of the performance (`fanout`), on the
+    in-process viewers layer.
+    """
+
+    channel_layer_alias = VIEWERS_LAYER
 
     async def connect(self) -> None:
         self.performance_id = int(self.scope["url_route"]["kwargs"]["pk"])
         self.user = self.scope.get("user")
         self.sent_times: list[float] = []
-        # Join the group before reading the snapshot, so a line committed in between
-        # arrives as a frame too (the viewer replaces a line it already has).
-        self.group = performance_group(self.performance_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # Join before reading the snapshot, so a line committed in between arrives
+        # as a frame too (the viewer replaces a line it already has).
+        await viewer_join(self.performance_id, self.channel_name)
+        self.joined = True
         snapshot = await self._snapshot()
         if snapshot is None:
             await self.close(code=CLOSE_NOT_FOUND)
@@ -48,8 +54,9 @@ class PerformanceConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(snapshot)
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "group", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if getattr(self, "joined", False):
+            self.joined = False
+            await viewer_leave(self.performance_id, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         """Check size and rate before decoding; close abusive clients with a reason."""

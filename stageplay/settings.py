@@ -126,17 +126,18 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Channel layer and cache: in-process unless REDIS_URL is set. With Redis, the
-# pub/sub layer: a frame for a performance's group is published once and each web
-# process fans it out to its own viewers (the list-based core layer would push and
-# pop one Redis message per viewer).
+# Channel layer and cache: in-process unless REDIS_URL is set. The "viewers" layer
+# is always in-process: each web process takes a performance's frames from the
+# default layer once and fans them out to its own viewers (performances/fanout.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+VIEWERS_LAYER = {"BACKEND": "performances.fanout.ViewersLayer"}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
-        }
+        },
+        "viewers": VIEWERS_LAYER,
     }
     CACHES = {
         "default": {
@@ -145,7 +146,10 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+        "viewers": VIEWERS_LAYER,
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
