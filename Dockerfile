@@ -1,4 +1,4 @@
-# StagePlay: a slim image that serves the stage with daphne.
+# StagePlay: a slim image that serves the stage with uvicorn.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -13,4 +13,4 @@ RUN python manage.py collectstatic --noinput -v 0
 
 VOLUME /data
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_cast && daphne -b 0.0.0.0 -p 8000 stageplay.asgi:application"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_cast && uvicorn --host 0.0.0.0 --port 8000 stageplay.asgi:application"]

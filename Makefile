@@ -21,7 +21,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_cast
 	$(BIN)/python manage.py collectstatic --noinput -v 0
-	$(BIN)/daphne -b $(HOST) -p $(PORT) stageplay.asgi:application
+	$(BIN)/uvicorn --host $(HOST) --port $(PORT) stageplay.asgi:application
 
 test: install
 	$(BIN)/python -m pytest

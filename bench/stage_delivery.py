@@ -148,8 +148,10 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else 0.0
 
 
-def run_stage(count: int, lines: int, redis_url: str, data_dir: str) -> tuple:
-    """Measure StagePlay's websocket for `count` viewers."""
+def run_stage(
+    count: int, lines: int, redis_url: str, data_dir: str, server_name: str
+) -> tuple:
+    """Measure StagePlay's websocket for `count` viewers, served by `server_name`."""
     import django
 
     from performances import services
@@ -163,17 +165,12 @@ def run_stage(count: int, lines: int, redis_url: str, data_dir: str) -> tuple:
         STAGEPLAY_NO_WORKER="1",
         DEBUG="0",
     )
+    command = {
+        "daphne": ["daphne", "-b", "127.0.0.1", "-p", str(port)],
+        "uvicorn": ["uvicorn", "--host", "127.0.0.1", "--port", str(port)],
+    }[server_name]
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "stageplay.asgi:application",
-        ],
+        [sys.executable, "-m", *command, "stageplay.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -266,6 +263,12 @@ def main() -> None:
     parser.add_argument(
         "--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     )
+    parser.add_argument(
+        "--server",
+        choices=["daphne", "uvicorn"],
+        default="daphne",
+        help="the ASGI server StagePlay runs under",
+    )
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="stageplay-bench-")
     setup_django(args.redis, data_dir)
@@ -274,7 +277,9 @@ def main() -> None:
         f"{'bare p95':>9} {'p95 ratio':>10} {'lost stage/bare':>16}"
     )
     for count in args.viewers:
-        stage, stage_lost = run_stage(count, args.lines, args.redis, data_dir)
+        stage, stage_lost = run_stage(
+            count, args.lines, args.redis, data_dir, args.server
+        )
         bare, bare_lost = run_bare(count, args.lines, args.redis)
         ratio = pct(stage, 95) / max(pct(bare, 95), 1e-6)
         print(

@@ -11,6 +11,7 @@ performance is relayed here.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 import weakref
@@ -24,6 +25,7 @@ from performances.events import performance_group
 logger = logging.getLogger(__name__)
 
 VIEWERS_LAYER = "viewers"  # the in-process layer alias the viewers' consumers use
+FRAME = "stage.frame"  # a relayed event, JSON-encoded once for every viewer
 RETRY_SECONDS = 1.0  # pause before a relay receives again after a layer error
 
 
@@ -155,7 +157,7 @@ async def relay_frames(group: str, channel: str) -> None:
     while True:
         try:
             event = await layer.receive(channel)
-            await viewers.group_send(group, event)
+            await viewers.group_send(group, {"type": FRAME, "text": json.dumps(event)})
         except asyncio.CancelledError:
             raise
         except Exception:  # a lost Redis connection: keep relaying once it is back
