@@ -148,6 +148,7 @@ async def viewer_leave(performance_id: int, channel_name: str) -> None:
             return
         del relays.by_performance[performance_id]
         relay.task.cancel()
+        await asyncio.gather(relay.task, return_exceptions=True)  # let it end
         await get_channel_layer().group_discard(group, relay.channel)
 
 
