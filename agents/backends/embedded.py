@@ -41,8 +41,8 @@ class EmbeddedBackend(HuggingFaceBackend):
     generated, so the output always parses with `promptbook.parse_line`.
     When the cue has a task (a council's problem), the line is steered toward the
     task's words (see `agents.backends.steering`), so a small model keeps to the
-    problem it was asked. Options: `path` (default `agents/stage_model/`), `topic_bias` (0 turns the
-    steering off) and those of `HuggingFaceBackend`.
+    problem it was asked. Options: `path` (default `agents/stage_model/`),
+    `topic_bias` (0 turns the steering off) and those of `HuggingFaceBackend`.
     """
 
     name = "embedded"
