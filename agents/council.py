@@ -56,7 +56,6 @@ PARAMETERS = {
 }
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 AGENT_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
-STOPWORDS = {"what", "which", "with", "that", "this", "from", "have", "into", "should"}
 
 
 class BladeAgentError(ValueError):
@@ -339,7 +338,9 @@ def key_point(text: str, task: str) -> str:
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
     if not sentences:
         return text.strip()
-    words = {w for w in re.findall(r"\w{4,}", task.lower()) if w not in STOPWORDS}
+    from agents.backends.steering import task_words
+
+    words = task_words(task)
 
     def overlap(sentence: str) -> int:
         return len(words & set(re.findall(r"\w{4,}", sentence.lower())))

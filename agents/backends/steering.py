@@ -30,6 +30,11 @@ OPENING, NEW_SENTENCE, MID_SENTENCE = 0, 1, 2  # where the next word goes
 SENTENCE_ENDS = (".", "!", "?", ")")  # after these, a new sentence opens
 
 
+def task_words(task: str) -> set[str]:
+    """Return the content words of `task`, lower-cased: what steering favours."""
+    return {word.lower() for word in TOPIC_WORD.findall(task)} - FUNCTION_WORDS
+
+
 @dataclass(frozen=True)
 class TopicWord:
     """One content word of a task, as token ids for each place it can take."""

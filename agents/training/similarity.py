@@ -73,9 +73,9 @@ def without_task_words(answer: str, task: str) -> str:
     What is left shows whether an answer is about its problem beyond repeating the
     problem's own words.
     """
-    from agents.backends.steering import FUNCTION_WORDS, TOPIC_WORD
+    from agents.backends.steering import task_words
 
-    own = {w.lower() for w in TOPIC_WORD.findall(task)} - FUNCTION_WORDS
+    own = task_words(task)
     kept = re.sub(
         r"[A-Za-z']+", lambda m: "" if m.group().lower() in own else m.group(), answer
     )
