@@ -45,3 +45,14 @@ def test_corpus_figures_report_a_missed_bar(tmp_path, capsys):
     (tmp_path / "one.fountain").write_text(source.read_text("utf-8"), "utf-8")
     assert corpus_figures.main(["--corpus", str(tmp_path)]) == 1
     assert "scenes < 150" in capsys.readouterr().out
+
+
+def test_corpus_figures_refuse_two_scenes_with_one_title(tmp_path, capsys):
+    # the held-out split goes by title, so two scenes with one title would travel
+    # together and the report would count them as one
+    source = sorted(load_corpus.__globals__["CORPUS_DIR"].glob("*.fountain"))[0]
+    for name in ("one.fountain", "two.fountain"):
+        (tmp_path / name).write_text(source.read_text("utf-8"), "utf-8")
+    assert corpus_figures.main(["--corpus", str(tmp_path)]) == 1
+    title = load_corpus(tmp_path)[0].title
+    assert f"titles used by more than one scene: {title}" in capsys.readouterr().out

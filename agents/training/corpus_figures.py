@@ -45,6 +45,7 @@ def corpus_figures(scenes: list[DialogueScene]) -> dict:
     unigrams = [w for line in dialogue for w in words(line.text)]
     repeats = Counter(" ".join(words(line.text)) for line in dialogue)
     kinds = Counter(s.kind for s in scenes)
+    titles = Counter(s.title for s in scenes)
     return {
         "scenes": len(scenes),
         "scene_kinds": dict(kinds),
@@ -61,6 +62,7 @@ def corpus_figures(scenes: list[DialogueScene]) -> dict:
         "distinct_2": round(len(set(bigrams)) / max(1, len(bigrams)), 4),
         "max_repeats": max(repeats.values(), default=0),
         "most_repeated": repeats.most_common(1)[0][0] if repeats else "",
+        "repeated_titles": sorted(t for t, n in titles.items() if n > 1),
     }
 
 
@@ -78,6 +80,11 @@ def bars_missed(figures: dict) -> list[str]:
         )
     if figures["distinct_2"] < BARS["distinct_2"]:
         missed.append(f"distinct-2 {figures['distinct_2']} < {BARS['distinct_2']}")
+    if figures["repeated_titles"]:  # the held-out split goes by title
+        missed.append(
+            "titles used by more than one scene: "
+            + ", ".join(figures["repeated_titles"])
+        )
     if figures["max_repeats"] > BARS["max_repeats"]:
         missed.append(
             f"{figures['most_repeated']!r} repeated {figures['max_repeats']} times"
