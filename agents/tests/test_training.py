@@ -208,6 +208,40 @@ def test_training_is_deterministic_with_a_seed(trained, scenes, tmp_path):
     )
 
 
+def test_the_last_evaluations_are_averaged_and_the_average_ships_when_better(
+    trained, scenes, tmp_path, monkeypatch
+):
+    averaging = replace(TINY, average_last=2)  # the evaluations at steps 8 and 16
+    train(averaging, scenes, tmp_path / "a", until_step=8, progress=False, log=quiet)
+    at_8 = weights(tmp_path / "a")
+    train(averaging, scenes, tmp_path / "a", resume=True, progress=False, log=quiet)
+    at_16 = weights(trained)  # the same run without averaging
+
+    record = json.loads((tmp_path / "a" / "training.json").read_text())
+    assert record["averaged_steps"] == [8, 16]
+    better = record["average_val_loss"] < record["final_val_loss"]
+    assert record["shipped_average_of_steps"] == ([8, 16] if better else [])
+    if not better:  # this tiny run is still learning fast: step 16 alone is better
+        assert all(torch.equal(weights(tmp_path / "a")[k], at_16[k]) for k in at_16)
+
+    # when the average scores better (here: told so), it is what ships
+    import agents.training.train as training
+
+    calls, measured = [], training.heldout_loss
+
+    def average_scores_better(*args, **kwargs) -> float:
+        calls.append(1)  # steps 8 and 16, then the average
+        return measured(*args, **kwargs) - (1.0 if len(calls) == 3 else 0.0)
+
+    monkeypatch.setattr(training, "heldout_loss", average_scores_better)
+    train(averaging, scenes, tmp_path / "b", progress=False, log=quiet)
+    shipped = weights(tmp_path / "b")
+    record = json.loads((tmp_path / "b" / "training.json").read_text())
+    assert len(calls) == 3 and record["shipped_average_of_steps"] == [8, 16]
+    for name, tensor in shipped.items():
+        assert torch.allclose(tensor, (at_8[name] + at_16[name]) / 2, atol=1e-6), name
+
+
 def test_training_will_not_overwrite_a_run_or_resume_nothing(trained, scenes, tmp_path):
     with pytest.raises(TrainingError, match="--resume"):
         train(TINY, scenes, trained, progress=False, log=quiet)

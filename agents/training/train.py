@@ -60,6 +60,9 @@ class TrainConfig:
     log_interval: int = 10  # steps between points of the training-loss curve
     checkpoint_interval: int = 200  # steps between resumable checkpoints
     keep_best: bool = True  # ship the weights of the best held-out loss, not the last
+    average_last: int = (
+        0  # average the weights of the last N evaluations; ship if better
+    )
     time_limit_s: float = 0.0  # stop early after this much training time (0: never)
     device: str = "auto"  # "auto" (GPU when present), "cpu" or "cuda"
     precision: str = "auto"  # "fp32", "bf16" (autocast) or "auto": bf16 if supported
@@ -72,11 +75,12 @@ class TrainResult:
     out_dir: Path
     steps: int
     best_val_loss: float
-    best_step: int
+    best_step: int  # the step shipped, or the last of the averaged steps
     final_val_loss: float
     seconds: float
     parameters: int
     finished: bool  # False when stopped early (until_step or the time limit)
+    averaged_steps: list[int] = field(default_factory=list)  # when the average shipped
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
@@ -132,6 +136,12 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW
     return torch.optim.AdamW(
         groups, lr=config.learning_rate, betas=(config.beta1, config.beta2)
     )
+
+
+def _averaging(step: int, config: TrainConfig) -> bool:
+    """Whether the evaluation at `step` is one of the last `average_last` of the run."""
+    first = config.max_steps - config.average_last * config.eval_interval
+    return config.average_last > 0 and step > first
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
@@ -208,6 +218,10 @@ def train(
     best_val, best_step, val = math.inf, -1, math.nan
     history: dict[str, list[list[float]]] = {"train": [], "val": []}
     running, running_n = 0.0, 0  # the training loss since the last curve point
+    weight_sum: dict[
+        str, torch.Tensor
+    ] = {}  # the weights of the averaged steps, summed
+    averaged: list[int] = []  # those steps
     if resume:
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         if state["config"] != asdict(config):
@@ -229,6 +243,7 @@ def train(
         step, seconds, history = state["step"], state["seconds"], state["history"]
         best_val, best_step = state["best_val"], state["best_step"]
         running, running_n = state["running"], state["running_n"]
+        weight_sum, averaged = state["weight_sum"], state["averaged"]
         log(f"resuming {out_dir} at step {step}")
 
     def checkpoint() -> None:
@@ -250,6 +265,8 @@ def train(
                 "best_step": best_step,
                 "running": running,
                 "running_n": running_n,
+                "weight_sum": weight_sum,
+                "averaged": averaged,
                 "data": digest,
             },
         )
@@ -304,6 +321,13 @@ def train(
                 best_val, best_step = val, step
                 if config.keep_best:
                     save_model(model, out_dir)
+            if _averaging(step, config):
+                for name, tensor in model.state_dict().items():
+                    summed = weight_sum.get(name)
+                    weight_sum[name] = (
+                        tensor.detach().clone() if summed is None else summed + tensor
+                    )
+                averaged.append(step)
         if step % config.checkpoint_interval == 0 or ending or step == stop:
             checkpoint()
         if out_of_time:
@@ -316,6 +340,21 @@ def train(
     finished = step >= config.max_steps
     if not config.keep_best or best_step < 0:
         save_model(model, out_dir)
+    shipped_average: list[int] = []
+    average_val = math.nan
+    if finished and len(averaged) > 1:
+        trained = {name: t.clone() for name, t in model.state_dict().items()}
+        model.load_state_dict({n: t / len(averaged) for n, t in weight_sum.items()})
+        average_val = heldout_loss(model, held_windows, pad_id=pad_id, device=device)
+        log(
+            f"the average of steps {', '.join(map(str, averaged))}: held-out loss "
+            f"{average_val:.4f} (perplexity {math.exp(average_val):.2f})"
+        )
+        if average_val < (best_val if config.keep_best else val):
+            save_model(model, out_dir)
+            best_val, best_step, shipped_average = average_val, averaged[-1], averaged
+        else:
+            model.load_state_dict(trained)
     if math.isnan(val):
         val = heldout_loss(model, held_windows, pad_id=pad_id, device=device)
     record = {
@@ -330,6 +369,9 @@ def train(
         "best_step": best_step,
         "final_val_loss": val,
         "shipped_step": best_step if config.keep_best and best_step >= 0 else step,
+        "averaged_steps": averaged,
+        "average_val_loss": None if math.isnan(average_val) else average_val,
+        "shipped_average_of_steps": shipped_average,
         "train_windows": len(train_windows),
         "train_tokens": sum(len(w.input_ids) for w in train_windows),
         "train_titles": [scene.title for scene in train_scenes],
@@ -351,4 +393,5 @@ def train(
         seconds=seconds,
         parameters=record["parameters"],
         finished=finished,
+        averaged_steps=shipped_average,
     )
