@@ -12,6 +12,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+import agents.training.train as training_loop
 from agents.promptbook import (
     EOT_TOKEN,
     NARRATOR,
@@ -225,15 +226,13 @@ def test_the_last_evaluations_are_averaged_and_the_average_ships_when_better(
         assert all(torch.equal(weights(tmp_path / "a")[k], at_16[k]) for k in at_16)
 
     # when the average scores better (here: told so), it is what ships
-    import agents.training.train as training
-
-    calls, measured = [], training.heldout_loss
+    calls, measured = [], training_loop.heldout_loss
 
     def average_scores_better(*args, **kwargs) -> float:
         calls.append(1)  # steps 8 and 16, then the average
         return measured(*args, **kwargs) - (1.0 if len(calls) == 3 else 0.0)
 
-    monkeypatch.setattr(training, "heldout_loss", average_scores_better)
+    monkeypatch.setattr(training_loop, "heldout_loss", average_scores_better)
     train(averaging, scenes, tmp_path / "b", progress=False, log=quiet)
     shipped = weights(tmp_path / "b")
     record = json.loads((tmp_path / "b" / "training.json").read_text())

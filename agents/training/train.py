@@ -60,9 +60,7 @@ class TrainConfig:
     log_interval: int = 10  # steps between points of the training-loss curve
     checkpoint_interval: int = 200  # steps between resumable checkpoints
     keep_best: bool = True  # ship the weights of the best held-out loss, not the last
-    average_last: int = (
-        0  # average the weights of the last N evaluations; ship if better
-    )
+    average_last: int = 0  # average the last N evaluations' weights; ship if better
     time_limit_s: float = 0.0  # stop early after this much training time (0: never)
     device: str = "auto"  # "auto" (GPU when present), "cpu" or "cuda"
     precision: str = "auto"  # "fp32", "bf16" (autocast) or "auto": bf16 if supported
@@ -218,9 +216,7 @@ def train(
     best_val, best_step, val = math.inf, -1, math.nan
     history: dict[str, list[list[float]]] = {"train": [], "val": []}
     running, running_n = 0.0, 0  # the training loss since the last curve point
-    weight_sum: dict[
-        str, torch.Tensor
-    ] = {}  # the weights of the averaged steps, summed
+    weight_sum: dict[str, torch.Tensor] = {}  # the averaged steps' weights, summed
     averaged: list[int] = []  # those steps
     if resume:
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
