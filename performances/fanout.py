@@ -162,5 +162,7 @@ async def relay_frames(group: str, channel: str) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:  # a lost Redis connection: keep relaying once it is back
+            if asyncio.current_task().cancelling():
+                raise  # ending: a failure on the way out is no reason to retry
             logger.exception("relaying %s failed; retrying", group)
             await asyncio.sleep(RETRY_SECONDS)

@@ -151,6 +151,7 @@ async def test_oversized_frame_closes_the_socket_with_a_reason(performance):
     assert error["code"] == "frame_too_large" and error["closing"] is True
     output = await communicator.receive_output()
     assert output["type"] == "websocket.close" and output["code"] == 4009
+    await communicator.disconnect()  # the client hangs up; its relay ends
 
 
 async def test_flooding_client_is_closed(performance):
@@ -164,3 +165,4 @@ async def test_flooding_client_is_closed(performance):
     assert error["code"] == "flood" and error["closing"] is True
     output = await communicator.receive_output()
     assert output["type"] == "websocket.close" and output["code"] == 4008
+    await communicator.disconnect()

@@ -1,8 +1,11 @@
 """The per-process fan-out: one relay per performance, however many viewers."""
 
+import asyncio
+
 import pytest
 from channels.layers import get_channel_layer
 
+from performances import fanout
 from performances.events import performance_group
 from performances.fanout import (
     FRAME,
@@ -87,3 +90,23 @@ async def test_join_and_leave_keep_count_of_the_viewers_here(performance):
 
     assert relay.task.cancelled()
     assert performance.pk not in relays_here().by_performance
+
+
+async def test_a_relay_that_fails_while_ending_ends_instead_of_retrying(monkeypatch):
+    # a layer whose receive turns the cancellation into another error (a connection
+    # torn down mid-read): the relay must end, not log and retry for ever
+    class Hangs:
+        async def receive(self, channel):
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                raise RuntimeError("connection closed while reading") from None
+
+    monkeypatch.setattr(fanout, "get_channel_layer", lambda alias=None: Hangs())
+    relay = asyncio.create_task(fanout.relay_frames("performance-0", "relay.x"))
+    await asyncio.sleep(0)  # the relay now waits in receive
+    relay.cancel()
+    done, _ = await asyncio.wait([relay], timeout=fanout.RETRY_SECONDS * 3)
+    assert relay in done
+    with pytest.raises(RuntimeError, match="connection closed"):
+        relay.result()
