@@ -130,14 +130,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # is always in-process: each web process takes a performance's frames from the
 # default layer once and fans them out to its own viewers (performances/fanout.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
-VIEWERS_LAYER = {"BACKEND": "performances.fanout.ViewersLayer"}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         },
-        "viewers": VIEWERS_LAYER,
     }
     CACHES = {
         "default": {
@@ -146,11 +144,9 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
-        "viewers": VIEWERS_LAYER,
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CHANNEL_LAYERS["viewers"] = {"BACKEND": "performances.fanout.ViewersLayer"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation." + name}

@@ -108,7 +108,7 @@ class Topic:
         last = ids[-1] if ids else None
         self._follow(state, ids, last)
         if state.finishing is not None:
-            index, form, out = state.finishing
+            _, form, out = state.finishing
             state.offered = {}
             return {form[out]: finish}
         place = self._place(ids)

@@ -63,6 +63,7 @@ def test_train_model_trains_the_tiny_preset_on_a_corpus(trained):
     assert record["finished"] and record["steps"] == 60
     assert len(record["train_titles"]) + len(record["heldout_titles"]) == 12
     assert "12 scenes" in printed and "Trained" in printed and str(out) in printed
+    assert f"from step {record['shipped_step']}." in printed  # what ships, said
     reranker = json.loads((out / "reranker" / "reranker.json").read_text())
     assert reranker["titles"] == sorted(record["train_titles"])
     assert "Reranker fitted" in printed

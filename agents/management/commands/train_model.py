@@ -68,10 +68,15 @@ class Command(BaseCommand):
         state = (
             "finished" if result.finished else "stopped early (resume with --resume)"
         )
+        shipped = (
+            f"the average of steps {', '.join(map(str, result.averaged_steps))}"
+            if result.averaged_steps
+            else f"step {result.best_step}"
+        )
         self.stdout.write(
             f"Trained {result.parameters:,} parameters for {result.steps} steps in "
             f"{result.seconds / 60:.1f} min, {state}; best held-out loss "
-            f"{result.best_val_loss:.4f} at step {result.best_step}. Model in {out}"
+            f"{result.best_val_loss:.4f}, from {shipped}. Model in {out}"
         )
         try:  # the best-of-N reranker, fitted on the same training split
             reranker_build(out, scenes, log=self.stdout.write)
