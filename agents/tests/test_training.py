@@ -23,6 +23,7 @@ from agents.promptbook import (
     special_tokens,
 )
 from agents.training.dataset import DialogueScene
+from agents.training.losses import heldout_loss
 from agents.training.model import ModelConfig, llama_config
 from agents.training.presets import PRESETS, get_preset
 from agents.training.splits import split_scenes
@@ -239,6 +240,38 @@ def test_the_last_evaluations_are_averaged_and_the_average_ships_when_better(
     assert len(calls) == 3 and record["shipped_average_of_steps"] == [8, 16]
     for name, tensor in shipped.items():
         assert torch.allclose(tensor, (at_8[name] + at_16[name]) / 2, atol=1e-6), name
+
+
+def test_residual_dropout_trains_differently_resumes_exactly_and_saves_plain_llama(
+    trained, scenes, tmp_path
+):
+    dropping = replace(TINY, residual_dropout=0.3)
+    train(dropping, scenes, tmp_path / "straight", progress=False, log=quiet)
+    train(
+        dropping, scenes, tmp_path / "resumed", until_step=8, progress=False, log=quiet
+    )
+    train(
+        dropping, scenes, tmp_path / "resumed", resume=True, progress=False, log=quiet
+    )
+
+    plain, straight = weights(trained), weights(tmp_path / "straight")
+    resumed = weights(tmp_path / "resumed")
+    assert set(straight) == set(plain)  # nothing of the hooks is saved
+    assert not all(torch.equal(plain[k], straight[k]) for k in plain)
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+    # evaluation runs without the dropout: the reloaded model scores what was recorded
+    model = AutoModelForCausalLM.from_pretrained(
+        str(tmp_path / "straight"), local_files_only=True
+    )
+    saved = AutoTokenizer.from_pretrained(
+        str(tmp_path / "straight"), local_files_only=True
+    )
+    _, held = split_scenes(scenes, TINY.holdout, TINY.seed)
+    windows = [w for s in held for w in scene_windows(saved, s, 128)]
+    record = json.loads((tmp_path / "straight" / "training.json").read_text())
+    loss = heldout_loss(model, windows, pad_id=saved.pad_token_id)
+    assert loss == pytest.approx(record["final_val_loss"], rel=1e-5)
 
 
 def test_training_will_not_overwrite_a_run_or_resume_nothing(trained, scenes, tmp_path):

@@ -14,8 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 import transformers
 from tqdm import tqdm
+from transformers import LlamaForCausalLM
 
 from agents.promptbook import NARRATOR
 from agents.training.curves import save_loss_curve
@@ -52,6 +54,7 @@ class TrainConfig:
     min_lr: float = 1e-4  # learning rate at the end of the cosine decay
     warmup_steps: int = 100  # steps of linear warm-up from zero
     weight_decay: float = 0.1  # AdamW weight decay on matrices (not norms)
+    residual_dropout: float = 0.0  # dropout on embeddings and each block's outputs
     beta1: float = 0.9  # AdamW first-moment decay
     beta2: float = 0.95  # AdamW second-moment decay
     grad_clip: float = 1.0  # clip the global gradient norm to this (0 turns it off)
@@ -136,6 +139,29 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW
     )
 
 
+def _drop_outputs(model: LlamaForCausalLM, p: float) -> None:
+    """Add dropout to the embeddings and to every attention and feed-forward output.
+
+    Llama itself has only attention dropout; these hooks drop activations while the
+    model trains and do nothing in eval mode. They live outside the weights, so the
+    saved model is a plain Llama.
+    """
+
+    def drop(module: torch.nn.Module, _inputs: tuple, output: object) -> object:
+        if not module.training:
+            return output
+        if isinstance(output, tuple):  # attention returns (output, weights)
+            return (F.dropout(output[0], p, training=True), *output[1:])
+        return F.dropout(output, p, training=True)
+
+    decoder = model.model
+    modules = [decoder.embed_tokens]
+    for layer in decoder.layers:
+        modules += [layer.self_attn, layer.mlp]
+    for module in modules:
+        module.register_forward_hook(drop)
+
+
 def _averaging(step: int, config: TrainConfig) -> bool:
     """Whether the evaluation at `step` is one of the last `average_last` of the run."""
     first = config.max_steps - config.average_last * config.eval_interval
@@ -210,6 +236,8 @@ def train(
     model = build_model(config.model, tokenizer).to(device)
     model.generation_config.eos_token_id = model.config.eos_token_id
     model.generation_config.pad_token_id = pad_id
+    if config.residual_dropout > 0:
+        _drop_outputs(model, config.residual_dropout)
     optimizer = _optimizer(model, config)
     batches = torch.Generator().manual_seed(config.seed)
     step, seconds = 0, 0.0
