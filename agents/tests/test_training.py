@@ -242,6 +242,39 @@ def test_the_last_evaluations_are_averaged_and_the_average_ships_when_better(
         assert torch.allclose(tensor, (at_8[name] + at_16[name]) / 2, atol=1e-6), name
 
 
+def test_weights_between_evaluations_are_averaged_every_few_steps_when_asked(
+    scenes, tmp_path, monkeypatch
+):
+    dense = replace(TINY, average_last=3, average_every=4)  # steps 8, 12 and 16
+    seen = {}
+    for stop in (8, 12, None):
+        train(
+            dense,
+            scenes,
+            tmp_path / "parts",
+            until_step=stop,
+            resume=stop != 8,
+            progress=False,
+            log=quiet,
+        )
+        seen[stop or 16] = weights(tmp_path / "parts")
+
+    # told that the average scores better, the run ships the mean of the three
+    calls, measured = [], training_loop.heldout_loss
+
+    def average_scores_better(*args, **kwargs) -> float:
+        calls.append(1)  # the evaluations at steps 8 and 16, then the average
+        return measured(*args, **kwargs) - (1.0 if len(calls) == 3 else 0.0)
+
+    monkeypatch.setattr(training_loop, "heldout_loss", average_scores_better)
+    train(dense, scenes, tmp_path / "whole", progress=False, log=quiet)
+    record = json.loads((tmp_path / "whole" / "training.json").read_text())
+    assert record["averaged_steps"] == record["shipped_average_of_steps"] == [8, 12, 16]
+    for name, tensor in weights(tmp_path / "whole").items():
+        mean = (seen[8][name] + seen[12][name] + seen[16][name]) / 3
+        assert torch.allclose(tensor, mean, atol=1e-6), name
+
+
 def test_residual_dropout_trains_differently_resumes_exactly_and_saves_plain_llama(
     trained, scenes, tmp_path
 ):

@@ -63,7 +63,8 @@ class TrainConfig:
     log_interval: int = 10  # steps between points of the training-loss curve
     checkpoint_interval: int = 200  # steps between resumable checkpoints
     keep_best: bool = True  # ship the weights of the best held-out loss, not the last
-    average_last: int = 0  # average the last N evaluations' weights; ship if better
+    average_last: int = 0  # average the weights at the last N points; ship if better
+    average_every: int = 0  # steps between those points (0: eval_interval)
     time_limit_s: float = 0.0  # stop early after this much training time (0: never)
     device: str = "auto"  # "auto" (GPU when present), "cpu" or "cuda"
     precision: str = "auto"  # "fp32", "bf16" (autocast) or "auto": bf16 if supported
@@ -163,9 +164,10 @@ def _drop_outputs(model: LlamaForCausalLM, p: float) -> None:
 
 
 def _averaging(step: int, config: TrainConfig) -> bool:
-    """Whether the evaluation at `step` is one of the last `average_last` of the run."""
-    first = config.max_steps - config.average_last * config.eval_interval
-    return config.average_last > 0 and step > first
+    """Whether the weights at `step` are among the last `average_last` averaged."""
+    every = config.average_every or config.eval_interval
+    first = config.max_steps - config.average_last * every
+    return config.average_last > 0 and step > first and step % every == 0
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
@@ -345,13 +347,13 @@ def train(
                 best_val, best_step = val, step
                 if config.keep_best:
                     save_model(model, out_dir)
-            if _averaging(step, config):
-                for name, tensor in model.state_dict().items():
-                    summed = weight_sum.get(name)
-                    weight_sum[name] = (
-                        tensor.detach().clone() if summed is None else summed + tensor
-                    )
-                averaged.append(step)
+        if _averaging(step, config):
+            for name, tensor in model.state_dict().items():
+                summed = weight_sum.get(name)
+                weight_sum[name] = (
+                    tensor.detach().clone() if summed is None else summed + tensor
+                )
+            averaged.append(step)
         if step % config.checkpoint_interval == 0 or ending or step == stop:
             checkpoint()
         if out_of_time:
