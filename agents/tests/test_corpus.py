@@ -6,7 +6,7 @@ import pytest
 
 from agents.promptbook import EMOTIONS, NARRATOR
 from agents.training import corpus_figures
-from agents.training.corpus import load_corpus
+from agents.training.corpus import CORPUS_DIR, load_corpus
 from stageplay.conf import stage_settings
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_corpus_figures_reach_their_bars(capsys):
 
 
 def test_corpus_figures_report_a_missed_bar(tmp_path, capsys):
-    source = sorted(load_corpus.__globals__["CORPUS_DIR"].glob("*.fountain"))[0]
+    source = sorted(CORPUS_DIR.glob("*.fountain"))[0]
     (tmp_path / "one.fountain").write_text(source.read_text("utf-8"), "utf-8")
     assert corpus_figures.main(["--corpus", str(tmp_path)]) == 1
     assert "scenes < 150" in capsys.readouterr().out
@@ -50,7 +50,7 @@ def test_corpus_figures_report_a_missed_bar(tmp_path, capsys):
 def test_corpus_figures_refuse_two_scenes_with_one_title(tmp_path, capsys):
     # the held-out split goes by title, so two scenes with one title would travel
     # together and the report would count them as one
-    source = sorted(load_corpus.__globals__["CORPUS_DIR"].glob("*.fountain"))[0]
+    source = sorted(CORPUS_DIR.glob("*.fountain"))[0]
     for name in ("one.fountain", "two.fountain"):
         (tmp_path / name).write_text(source.read_text("utf-8"), "utf-8")
     assert corpus_figures.main(["--corpus", str(tmp_path)]) == 1
