@@ -197,6 +197,24 @@ def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(
     assert result.steps == TINY.max_steps and result.finished
 
 
+def test_a_run_its_time_limit_stopped_resumes_with_a_larger_limit(
+    trained, scenes, tmp_path
+):
+    limited = replace(TINY, time_limit_s=1e-6)  # spent after the first step
+    cut = train(limited, scenes, tmp_path, progress=False, log=quiet)
+    assert not cut.finished and cut.steps == 1
+
+    with pytest.raises(TrainingError, match="time limit of 0s; resume with a larger"):
+        train(limited, scenes, tmp_path, resume=True, progress=False, log=quiet)
+    result = train(TINY, scenes, tmp_path, resume=True, progress=False, log=quiet)
+
+    assert result.finished and result.steps == TINY.max_steps
+    straight, resumed = weights(trained), weights(tmp_path)
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+    record = json.loads((tmp_path / "training.json").read_text())
+    assert record["config"]["time_limit_s"] == 0  # the limit it finished under
+
+
 def test_training_is_deterministic_with_a_seed(trained, scenes, tmp_path):
     train(TINY, scenes, tmp_path / "same", progress=False, log=quiet)
     train(replace(TINY, seed=2), scenes, tmp_path / "other", progress=False, log=quiet)

@@ -232,3 +232,36 @@ def test_evaluate_model_names_a_bad_problems_file(trained, corpus, tmp_path):
             str(problems),
         )
     assert not (tmp_path / "report").exists()
+
+
+def test_train_model_finishes_a_run_its_time_limit_stopped(trained, corpus, tmp_path):
+    def train_model(*extra: str) -> str:
+        stdout = io.StringIO()
+        call_command(
+            "train_model",
+            "--preset",
+            "tiny",
+            "--out",
+            str(tmp_path),
+            "--corpus",
+            str(corpus),
+            "--no-progress",
+            *extra,
+            stdout=stdout,
+        )
+        return stdout.getvalue()
+
+    with pytest.raises(CommandError, match="in minutes, 0 for no limit; got -1"):
+        train_model("--time-limit", "-1")
+    printed = train_model("--time-limit", "0.000001")
+    assert "stopped at its time limit" in printed and "--time-limit" in printed
+    assert not json.loads((tmp_path / "training.json").read_text())["finished"]
+
+    printed = train_model("--resume", "--time-limit", "0")
+
+    record = json.loads((tmp_path / "training.json").read_text())
+    assert record["finished"] and record["steps"] == 60 and "finished" in printed
+    out, _ = trained
+    assert (tmp_path / "model.safetensors").read_bytes() == (
+        out / "model.safetensors"
+    ).read_bytes()

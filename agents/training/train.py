@@ -34,6 +34,7 @@ from agents.training.tokenizer import load_tokenizer, train_tokenizer
 from agents.training.windows import collate, scene_text, scene_windows
 
 CHECKPOINT = "checkpoint.pt"
+RUN_LIMITS = ("time_limit_s",)  # config fields that bound a run, not what it learns
 
 
 class TrainingError(RuntimeError):
@@ -163,6 +164,11 @@ def _drop_outputs(model: LlamaForCausalLM, p: float) -> None:
         module.register_forward_hook(drop)
 
 
+def _trajectory(config: dict) -> dict:
+    """Return a config (as a dict) without the fields a resumed run may change."""
+    return {key: value for key, value in config.items() if key not in RUN_LIMITS}
+
+
 def _averaging(step: int, config: TrainConfig) -> bool:
     """Whether the weights at `step` are among the last `average_last` averaged."""
     every = config.average_every or config.eval_interval
@@ -243,6 +249,7 @@ def train(
     optimizer = _optimizer(model, config)
     batches = torch.Generator().manual_seed(config.seed)
     step, seconds = 0, 0.0
+    stop = config.max_steps if until_step is None else min(until_step, config.max_steps)
     best_val, best_step, val = math.inf, -1, math.nan
     history: dict[str, list[list[float]]] = {"train": [], "val": []}
     running, running_n = 0.0, 0  # the training loss since the last curve point
@@ -250,10 +257,16 @@ def train(
     averaged: list[int] = []  # those steps
     if resume:
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        if state["config"] != asdict(config):
+        if _trajectory(state["config"]) != _trajectory(asdict(config)):
             raise TrainingError(
                 f"the checkpoint in {out_dir} was made with another config; resume "
                 "with the same preset, or start a new run in another directory"
+            )
+        if 0 < config.time_limit_s <= state["seconds"] and state["step"] < stop:
+            raise TrainingError(
+                f"the run in {out_dir} has already trained {state['seconds']:.0f}s, "
+                f"its time limit of {config.time_limit_s:.0f}s; resume with a "
+                "larger limit (--time-limit MINUTES, 0 for none) to finish it"
             )
         if state["data"] != digest:
             raise TrainingError(
@@ -305,7 +318,6 @@ def train(
     )
     bar = tqdm(total=config.max_steps, initial=step, disable=not progress, unit="step")
     model.train()
-    stop = config.max_steps if until_step is None else min(until_step, config.max_steps)
     started = time.perf_counter() - seconds
     while step < stop:
         # one optimizer step on a random batch of windows

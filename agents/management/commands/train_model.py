@@ -1,5 +1,6 @@
 """`manage.py train_model`: train the stage model from a named preset."""
 
+from dataclasses import replace
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -31,6 +32,13 @@ class Command(BaseCommand):
             help="continue the run whose checkpoint is in the model directory",
         )
         parser.add_argument(
+            "--time-limit",
+            metavar="MINUTES",
+            type=float,
+            help="stop after this much training, resumably (0: no limit; default: "
+            "the preset's); a run that its limit stopped resumes with a larger one",
+        )
+        parser.add_argument(
             "--corpus",
             metavar="DIR",
             default=str(CORPUS_DIR),
@@ -40,9 +48,18 @@ class Command(BaseCommand):
             "--no-progress", action="store_true", help="no progress bar"
         )
 
-    def handle(self, *args, preset, out, resume, corpus, no_progress, **options):
+    def handle(
+        self, *args, preset, out, resume, time_limit, corpus, no_progress, **options
+    ):
         chosen = get_preset(preset)
         out = out or chosen.out_dir
+        config = chosen.config
+        if time_limit is not None:
+            if time_limit < 0:
+                raise CommandError(
+                    f"--time-limit is in minutes, 0 for no limit; got {time_limit}"
+                )
+            config = replace(config, time_limit_s=time_limit * 60)
         if out is None:
             raise CommandError(
                 f"the {preset} preset has no default output; give --out DIR"
@@ -56,7 +73,7 @@ class Command(BaseCommand):
         )
         try:
             result = train(
-                chosen.config,
+                config,
                 scenes,
                 Path(out),
                 resume=resume,
@@ -66,7 +83,10 @@ class Command(BaseCommand):
         except TrainingError as exc:
             raise CommandError(str(exc)) from None
         state = (
-            "finished" if result.finished else "stopped early (resume with --resume)"
+            "finished"
+            if result.finished
+            else "stopped at its time limit (finish it with --resume and a larger "
+            "--time-limit)"
         )
         shipped = (
             f"the average of steps {', '.join(map(str, result.averaged_steps))}"
