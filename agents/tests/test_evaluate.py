@@ -16,7 +16,7 @@ from agents.training.evaluate import (
     heldout_split,
     load_problems,
 )
-from agents.training.similarity import load_sentence_model, on_topic
+from agents.training.similarity import follows, load_sentence_model, on_topic
 from agents.training.toy import toy_scenes
 from agents.training.train import train
 
@@ -75,6 +75,9 @@ def test_evaluation_reports_every_metric_within_its_range(report):
     assert result["speed"]["first_token_ms"] > 0 and result["speed"]["tokens_per_s"] > 0
     assert share(result["council"]["on_topic"]) and result["council"]["answers"] == 4
     assert result["council"]["problems"] == 2 and result["council"]["chance"] == 0.5
+    following = result["following"]
+    assert share(following["generated"]) and share(following["real"])
+    assert following["pairs"] == 6 and following["chance"] == 0.5
 
 
 def test_evaluation_writes_json_and_markdown_reports(report):
@@ -96,6 +99,7 @@ def test_evaluation_writes_json_and_markdown_reports(report):
         "first token",
         "tokens/s",
         "council answers on topic",
+        "follows the line before",
     ):
         assert row in page
     assert "nan" not in page
@@ -114,6 +118,7 @@ def test_the_report_gives_stage_lines_without_and_with_reranking(report):
             assert share(section[key])
         assert share(section["distinct_2"]) and share(section["council_on_topic"])
         assert share(section["council_on_topic_without_task_words"])
+        assert share(section["follows_line_before"])
         assert section["latency_ms"] > 0
     # a re-ranked line shows only once every candidate is drawn and scored
     assert best["first_token_ms"] == best["latency_ms"]
@@ -152,6 +157,27 @@ def test_council_answers_count_when_closest_to_their_own_task_and_not_echoes():
     verdicts = on_topic(load_sentence_model(), answers, [0, 1, 0, 0], tasks)
 
     assert verdicts == [True, True, False, False]
+
+
+def test_a_line_follows_when_nearer_the_line_said_to_it_than_to_the_others():
+    encoder = load_sentence_model()
+    before = [
+        "The Undead has gone down into the subway tunnel.",
+        "Who ate the last of the curry?",
+        "The rent for the cafe is due tomorrow.",
+    ]
+    lines = [
+        "Then we follow it into the tunnel before the first train.",
+        "Not me. I only had rice and pickles.",
+        "I'll ask the landlord to give us one more week.",
+    ]
+
+    assert follows(encoder, lines, before) == 1.0
+    assert follows(encoder, lines, before[1:] + before[:1]) <= 0.5  # misplaced
+    assert (
+        follows(encoder, ["Yes.", "Yes."], before[:2]) == 0.5
+    )  # one pair won, one lost
+    assert follows(encoder, lines[:1], before[:1]) is None
 
 
 def test_problems_load_from_json_and_bad_files_say_what_is_wrong(tmp_path):

@@ -23,10 +23,14 @@ from agents.training.losses import heldout_loss
 from agents.training.metrics import bleu, copies, distinct_n, ngram_index, rouge_l
 from agents.training.model import quiet_progress
 from agents.training.ngram import KneserNeyTrigram
-from agents.training.similarity import load_sentence_model, on_topic
+from agents.training.similarity import follows, load_sentence_model, on_topic
 from agents.training.speaker_id import CORE_CAST, SpeakerClassifier
 from agents.training.splits import split_scenes
-from agents.training.stage_eval import compare_reranking, reranker_for_report
+from agents.training.stage_eval import (
+    compare_reranking,
+    line_before,
+    reranker_for_report,
+)
 from agents.training.tokenizer import load_tokenizer
 from agents.training.windows import scene_windows
 
@@ -239,12 +243,21 @@ def evaluate_model(
         line.text for s in held for line in s.lines if line.speaker != NARRATOR
     ]
 
+    # whether a line is about what was just said to it, beside the real lines
+    encoder = load_sentence_model()
+    before = [line_before(cue) for cue, _ in pairs]
+    following = {
+        "generated": follows(encoder, texts, before),
+        "real": follows(encoder, reals, before),
+        "pairs": len(pairs),
+        "chance": 0.5,
+    }
+
     # council answers to held-out problems: on the problem's topic, not an echo of it
     tasks = list(dict.fromkeys(cue.task for cue in council_cues))
     tasks = tasks[: config.council_problems]
     council_cues = [cue for cue in council_cues if cue.task in tasks]
     council: dict = {"on_topic": None, "answers": 0}
-    encoder = load_sentence_model()
     if len(tasks) >= 2:
         answers = [sample(cue, 1_000_000 + k) for k, cue in enumerate(council_cues)]
         generations += answers
@@ -345,6 +358,7 @@ def evaluate_model(
             else None,
             "tokens_per_s": decoded / decode_s if decoded else None,
         },
+        "following": following,
         "council": council,
         "reranking": reranking,
         "examples": [
@@ -373,6 +387,7 @@ def report_markdown(report: dict) -> str:
     p, f, s = report["perplexity"], report["format"], report["speaker_id"]
     r, b, d = report["rouge_l"], report["bleu"], report["distinct"]
     c, sp, co = report["copying"], report["speed"], report["council"]
+    fo = report["following"]
     rows = [
         ("perplexity, model (held out)", _fmt(p["model"], 2), "lower is better"),
         ("perplexity, trigram baseline", _fmt(p["ngram"], 2), p["ngram_kind"]),
@@ -407,6 +422,11 @@ def report_markdown(report: dict) -> str:
             "from training scenes",
         ),
         ("copied 8-gram share, real", _fmt(c["real_heldout_8gram_share"]), "base rate"),
+        (
+            "follows the line before",
+            _fmt(fo["generated"]),
+            f"real held-out lines {_fmt(fo['real'])}; chance {_fmt(fo['chance'])}",
+        ),
         ("time to first token (ms)", _fmt(sp["first_token_ms"], 1), sp["device"]),
         ("tokens/s", _fmt(sp["tokens_per_s"], 1), ""),
         (
@@ -426,6 +446,10 @@ def report_markdown(report: dict) -> str:
         "| metric | value | note |",
         "| --- | --- | --- |",
         *(f"| {name} | {value} | {note} |" for name, value, note in rows),
+        "",
+        "Follows the line before: how often a line is nearer (all-MiniLM-L6-v2) "
+        "the line just said to it than the line said before another sampled line; "
+        "0.5 is chance, and the real held-out lines give the ceiling.",
         "",
         *reranking_markdown(report.get("reranking", {}), s.get("real_heldout")),
         "## Examples",
@@ -458,6 +482,12 @@ def reranking_markdown(reranking: dict, ceiling: float | None) -> list[str]:
         ("copied 8-gram share", "copied_8gram_share", 3, "from training scenes"),
         ("distinct-1", "distinct_1", 3, ""),
         ("distinct-2", "distinct_2", 3, ""),
+        (
+            "follows the line before",
+            "follows_line_before",
+            3,
+            "the reranker favours fit to the last lines",
+        ),
         (
             "council answers on topic",
             "council_on_topic",

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from agents.training.metrics import echoes
 from agents.training.model import quiet_progress
 
@@ -65,6 +67,33 @@ def on_topic(
         beats = bool(others) and all(scores[row, task] > other for other in others)
         verdicts.append(beats and not echoes(answer, tasks[task], 6))
     return verdicts
+
+
+def follows(
+    encoder: SentenceTransformer, lines: list[str], before: list[str]
+) -> float | None:
+    """Return how often a line is nearer the line it answers than another line's cue.
+
+    `before[i]` is the line said just before `lines[i]`. The figure is the share of
+    pairs (i, j != i) in which line i's similarity to `before[i]` beats its
+    similarity to `before[j]`, a tie counting half: 0.5 is chance, 1.0 means every
+    line is plainly about what was just said to it. None for fewer than two lines.
+    """
+    count = len(lines)
+    if count < 2:
+        return None
+    line_vectors = encoder.encode(
+        lines, normalize_embeddings=True, show_progress_bar=False
+    )  # (N, D)
+    before_vectors = encoder.encode(
+        before, normalize_embeddings=True, show_progress_bar=False
+    )  # (N, D)
+    scores = line_vectors @ before_vectors.T  # (N, N) cosine similarities
+    own = np.diag(scores)[:, None]  # (N, 1)
+    others = ~np.eye(count, dtype=bool)
+    wins = float(np.sum((own > scores) & others))
+    ties = float(np.sum((own == scores) & others))
+    return (wins + ties / 2) / (count * (count - 1))
 
 
 def without_task_words(answer: str, task: str) -> str:

@@ -18,7 +18,7 @@ from agents.promptbook import Cue, parse_line, render_header, render_line
 from agents.rerank import META_FILE, RERANKER_DIR, Reranker, context_of, pick_best
 from agents.training.dataset import DialogueScene
 from agents.training.metrics import copies, distinct_n
-from agents.training.similarity import on_topic, without_task_words
+from agents.training.similarity import follows, on_topic, without_task_words
 from agents.training.speaker_id import CORE_CAST, SpeakerClassifier
 
 PROMPT_MARGIN = 8  # tokens kept free when fitting a cue, for the speaker token
@@ -44,6 +44,11 @@ def reranker_for_report(
     if (directory / META_FILE).is_file():
         return Reranker.load(directory, embed=embed), "saved with the model"
     return Reranker(embed=embed).fit(train), "fitted on the training split"
+
+
+def line_before(cue: Cue) -> str:
+    """Return the text of the last line of `cue`'s transcript: what a line answers."""
+    return cue.lines[-1].text if cue.lines else cue.heading
 
 
 def fit_cue(backend: BaseBackend, cue: Cue, max_new_tokens: int) -> Cue:
@@ -160,6 +165,7 @@ def compare_reranking(
             ]
             verdicts = on_topic(encoder, stripped, own, tasks)
             beyond = sum(verdicts) / len(verdicts)
+        before = [line_before(cue) for cue in cues]
         everything = lines + answers
         sections[name] = {
             "best_of": count,
@@ -169,6 +175,7 @@ def compare_reranking(
             "copied_8gram_share": _mean([float(copies(t, copied)) for t in texts]),
             "distinct_1": distinct_n(texts, 1),
             "distinct_2": distinct_n(texts, 2),
+            "follows_line_before": follows(encoder, texts, before),
             "council_on_topic": on_task,
             "council_on_topic_without_task_words": beyond,
             "first_token_ms": _median([d.first_token_ms for d in everything]),
