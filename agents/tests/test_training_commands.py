@@ -30,6 +30,24 @@ def write_fountain(scene: DialogueScene, path: Path) -> None:
     path.write_text("\n\n".join(blocks) + "\n")
 
 
+def train_tiny(out: Path, corpus: Path, *extra: str) -> str:
+    """Run `train_model --preset tiny` into `out` and return what it printed."""
+    stdout = io.StringIO()
+    call_command(
+        "train_model",
+        "--preset",
+        "tiny",
+        "--out",
+        str(out),
+        "--corpus",
+        str(corpus),
+        "--no-progress",
+        *extra,
+        stdout=stdout,
+    )
+    return stdout.getvalue()
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("corpus")
@@ -41,19 +59,7 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(corpus, tmp_path_factory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("tiny_model")
-    stdout = io.StringIO()
-    call_command(
-        "train_model",
-        "--preset",
-        "tiny",
-        "--out",
-        str(out),
-        "--corpus",
-        str(corpus),
-        "--no-progress",
-        stdout=stdout,
-    )
-    return out, stdout.getvalue()
+    return out, train_tiny(out, corpus)
 
 
 def test_train_model_trains_the_tiny_preset_on_a_corpus(trained):
@@ -109,23 +115,11 @@ def test_train_model_explains_what_is_missing(corpus, tmp_path):
 def test_train_model_resume_of_a_finished_run_changes_nothing(trained, corpus):
     out, _ = trained
     before = (out / "model.safetensors").read_bytes()
-    stdout = io.StringIO()
 
-    call_command(
-        "train_model",
-        "--preset",
-        "tiny",
-        "--out",
-        str(out),
-        "--corpus",
-        str(corpus),
-        "--resume",
-        "--no-progress",
-        stdout=stdout,
-    )
+    printed = train_tiny(out, corpus, "--resume")
 
     assert (out / "model.safetensors").read_bytes() == before
-    assert "for 60 steps" in stdout.getvalue()
+    assert "for 60 steps" in printed
 
 
 def test_evaluate_model_writes_the_reports(trained, corpus, tmp_path):
@@ -235,29 +229,13 @@ def test_evaluate_model_names_a_bad_problems_file(trained, corpus, tmp_path):
 
 
 def test_train_model_finishes_a_run_its_time_limit_stopped(trained, corpus, tmp_path):
-    def train_model(*extra: str) -> str:
-        stdout = io.StringIO()
-        call_command(
-            "train_model",
-            "--preset",
-            "tiny",
-            "--out",
-            str(tmp_path),
-            "--corpus",
-            str(corpus),
-            "--no-progress",
-            *extra,
-            stdout=stdout,
-        )
-        return stdout.getvalue()
-
     with pytest.raises(CommandError, match="in minutes, 0 for no limit; got -1"):
-        train_model("--time-limit", "-1")
-    printed = train_model("--time-limit", "0.000001")
+        train_tiny(tmp_path, corpus, "--time-limit", "-1")
+    printed = train_tiny(tmp_path, corpus, "--time-limit", "0.000001")
     assert "stopped at its time limit" in printed and "--time-limit" in printed
     assert not json.loads((tmp_path / "training.json").read_text())["finished"]
 
-    printed = train_model("--resume", "--time-limit", "0")
+    printed = train_tiny(tmp_path, corpus, "--resume", "--time-limit", "0")
 
     record = json.loads((tmp_path / "training.json").read_text())
     assert record["finished"] and record["steps"] == 60 and "finished" in printed

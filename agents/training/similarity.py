@@ -44,6 +44,19 @@ def load_sentence_model(path: str | Path | None = None) -> SentenceTransformer:
         )
 
 
+def _cosines(
+    encoder: SentenceTransformer, rows: list[str], columns: list[str]
+) -> np.ndarray:
+    """Return the cosine similarity of each text in `rows` to each in `columns`."""
+    row_vectors = encoder.encode(
+        rows, normalize_embeddings=True, show_progress_bar=False
+    )  # (R, D)
+    column_vectors = encoder.encode(
+        columns, normalize_embeddings=True, show_progress_bar=False
+    )  # (C, D)
+    return row_vectors @ column_vectors.T  # (R, C)
+
+
 def on_topic(
     encoder: SentenceTransformer, answers: list[str], own: list[int], tasks: list[str]
 ) -> list[bool]:
@@ -54,13 +67,7 @@ def on_topic(
     """
     if not answers:
         return []
-    answer_vectors = encoder.encode(
-        answers, normalize_embeddings=True, show_progress_bar=False
-    )  # (A, D)
-    task_vectors = encoder.encode(
-        tasks, normalize_embeddings=True, show_progress_bar=False
-    )  # (K, D)
-    scores = answer_vectors @ task_vectors.T  # (A, K) cosine similarities
+    scores = _cosines(encoder, answers, tasks)  # (A, K)
     verdicts = []
     for row, (answer, task) in enumerate(zip(answers, own, strict=True)):
         others = [scores[row, k] for k in range(len(tasks)) if k != task]
@@ -82,13 +89,7 @@ def follows(
     count = len(lines)
     if count < 2:
         return None
-    line_vectors = encoder.encode(
-        lines, normalize_embeddings=True, show_progress_bar=False
-    )  # (N, D)
-    before_vectors = encoder.encode(
-        before, normalize_embeddings=True, show_progress_bar=False
-    )  # (N, D)
-    scores = line_vectors @ before_vectors.T  # (N, N) cosine similarities
+    scores = _cosines(encoder, lines, before)  # (N, N)
     own = np.diag(scores)[:, None]  # (N, 1)
     others = ~np.eye(count, dtype=bool)
     wins = float(np.sum((own > scores) & others))
