@@ -174,9 +174,8 @@ def test_a_line_follows_when_nearer_the_line_said_to_it_than_to_the_others():
 
     assert follows(encoder, lines, before) == 1.0
     assert follows(encoder, lines, before[1:] + before[:1]) <= 0.5  # misplaced
-    assert (
-        follows(encoder, ["Yes.", "Yes."], before[:2]) == 0.5
-    )  # one pair won, one lost
+    same_line = ["Yes.", "Yes."]  # one line after both cues: one pair won, one lost
+    assert follows(encoder, same_line, before[:2]) == 0.5
     assert follows(encoder, lines[:1], before[:1]) is None
 
 

@@ -137,6 +137,7 @@ def compare_reranking(
             seed=(seed * 100_003 + k) % 2**32,
         )
 
+    before = [line_before(cue) for cue in cues]  # what each line answers
     sections = {}
     for name, count in (("without_reranking", 1), ("with_reranking", best_of)):
         lines = [
@@ -165,7 +166,6 @@ def compare_reranking(
             ]
             verdicts = on_topic(encoder, stripped, own, tasks)
             beyond = sum(verdicts) / len(verdicts)
-        before = [line_before(cue) for cue in cues]
         everything = lines + answers
         sections[name] = {
             "best_of": count,
